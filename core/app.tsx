@@ -1,0 +1,146 @@
+/**
+ * Builds the Hono application: security headers, request ids and logs, static assets, health
+ * endpoints, sessions and CSRF, sign-in, the dashboard, and every enabled plugin mounted under its
+ * own prefix. No socket here: tests call `app.request()`, `core/server.ts` serves it.
+ */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { Hono, type Context } from 'hono'
+import { getCookie } from 'hono/cookie'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
+import { bodyLimit } from 'hono/body-limit'
+import { sql, type Kysely } from 'kysely'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import type { PgBoss } from 'pg-boss'
+import { administratorAbility, NO_ABILITY } from './access/ability.ts'
+import { tokenFor, verifyCsrf } from './auth/csrf.ts'
+import { authRoutes, safeNext, type AuthRoutesOptions } from './auth/routes.tsx'
+import { findSession, sessionCookieName } from './auth/sessions.ts'
+import type { Database, OrganisationRow } from './db/schema.ts'
+import { pendingMigrations, type MigrationSet } from './db/migrate.ts'
+import type { AppEnv } from './http/env.ts'
+import { dashboardRoutes } from './http/dashboard.tsx'
+import { handleError, renderProblem, wantsJson } from './http/errors.tsx'
+import { bindFlashSecret } from './http/render.tsx'
+import type { Logger } from './log.ts'
+import type { NavEntry, PluginDefinition } from './plugins/define.ts'
+import { ScopedDb } from './tenancy/scoped-db.ts'
+
+export interface CreateAppOptions {
+  readonly db: Kysely<Database>
+  readonly boss?: PgBoss
+  /** Enabled plugins, already ordered by {@link resolvePlugins}. */
+  readonly plugins: readonly PluginDefinition[]
+  readonly migrations: readonly MigrationSet[]
+  readonly secret: string
+  readonly log: Logger
+  /** True when the portal is served over https: `__Host-` Secure cookies. */
+  readonly secureCookies: boolean
+  readonly throttle?: AuthRoutesOptions['throttle']
+}
+
+const require = createRequire(import.meta.url)
+const ASSETS: Record<string, { body: string; type: string }> = {
+  'htmx.js': { body: readFileSync(require.resolve('htmx.org/dist/htmx.min.js'), 'utf8'), type: 'text/javascript; charset=utf-8' },
+  'app.js': { body: readFileSync(new URL('../views/assets/app.js', import.meta.url), 'utf8'), type: 'text/javascript; charset=utf-8' },
+  'app.css': { body: readFileSync(new URL('../views/assets/app.css', import.meta.url), 'utf8'), type: 'text/css; charset=utf-8' },
+}
+
+function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown'
+  } catch {
+    return 'unknown' // app.request() in tests has no socket
+  }
+}
+
+export function createApp(options: CreateAppOptions): Hono<AppEnv> {
+  const { db, log, secret, secureCookies } = options
+  const app = new Hono<AppEnv>()
+  const nav: NavEntry[] = options.plugins.flatMap((p) => p.nav ?? [])
+
+  app.use(requestId({ headerName: 'X-Request-Id' }))
+  app.use(async function requestLog(c, next) {
+    const started = performance.now()
+    c.set('log', log.child({ requestId: c.var.requestId }))
+    await next()
+    const fields = { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }
+    if (c.req.path !== '/healthz' && c.req.path !== '/readyz') c.var.log.info('request', fields)
+  })
+  app.use(secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"], formAction: ["'self'"], frameAncestors: ["'none'"], baseUri: ["'self'"], objectSrc: ["'none'"],
+    },
+    strictTransportSecurity: secureCookies ? 'max-age=31536000; includeSubDomains' : false,
+    referrerPolicy: 'same-origin',
+  }))
+  app.use(bodyLimit({ maxSize: 10 * 1024 * 1024, onError: (c) => renderProblem(c as Context<AppEnv>, 413, 'The request is too large (10 MB at most).') }))
+  app.onError(handleError)
+  app.notFound((c) => renderProblem(c, 404, 'That page does not exist, or you cannot see it.'))
+
+  app.get('/assets/:name', (c) => {
+    const asset = ASSETS[c.req.param('name')]
+    if (!asset) return c.text('Not found', 404)
+    c.header('Cache-Control', 'public, max-age=3600')
+    return c.body(asset.body, 200, { 'Content-Type': asset.type })
+  })
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', async (c) => {
+    try {
+      await sql`select 1`.execute(db)
+      const pending = await pendingMigrations(db, options.migrations)
+      if (pending.length) return c.json({ status: 'not ready', reason: `${pending.length} migration(s) pending` }, 503)
+      return c.json({ status: 'ready' })
+    } catch {
+      return c.json({ status: 'not ready', reason: 'database unreachable' }, 503)
+    }
+  })
+
+  app.use(async function session(c, next) {
+    bindFlashSecret(c, secret)
+    c.set('secureCookies', secureCookies)
+    c.set('nav', [])
+    c.set('ability', NO_ABILITY)
+    const token = getCookie(c, sessionCookieName(secureCookies))
+    const session = token ? await findSession(db, token) : undefined
+    let org: OrganisationRow | undefined
+    if (session) org = (await db.selectFrom('organisations').selectAll().where('id', '=', session.orgId).executeTakeFirst()) as OrganisationRow | undefined
+    if (session && org) {
+      const ability = administratorAbility()
+      c.set('user', { id: session.userId, email: session.email, name: session.name, orgId: session.orgId })
+      c.set('org', org)
+      c.set('ability', ability)
+      c.set('db', new ScopedDb(db, { orgId: org.id, path: org.path }, options.boss))
+      c.set('nav', nav.filter((entry) => !entry.requires || ability.can(entry.requires[0], entry.requires[1])))
+    } else {
+      c.set('user', null)
+    }
+    c.set('csrfToken', tokenFor(c, secret, session?.sessionId, secureCookies))
+    await verifyCsrf(c, c.var.csrfToken)
+    await next()
+  })
+
+  app.route('/', authRoutes({ db, clientAddress, ...(options.throttle ? { throttle: options.throttle } : {}) }))
+
+  app.use(async function requireLogin(c, next) {
+    if (c.var.user) return next()
+    if (wantsJson(c)) return renderProblem(c, 401, 'Sign in or send an API token.')
+    const next_ = safeNext(c.req.method === 'GET' ? c.req.path + (new URL(c.req.url).search) : '/')
+    if (c.req.header('hx-request') === 'true') {
+      c.header('HX-Redirect', `/login?next=${encodeURIComponent(next_)}`)
+      return c.body(null, 204)
+    }
+    return c.redirect(`/login?next=${encodeURIComponent(next_)}`, 303)
+  })
+
+  app.route('/', dashboardRoutes())
+  for (const plugin of options.plugins) {
+    if (!plugin.routes) continue
+    const sub = new Hono<AppEnv>()
+    plugin.routes(sub)
+    app.route(`/${plugin.id}`, sub)
+  }
+  return app
+}

@@ -1,0 +1,73 @@
+/**
+ * Sessions live in the database so every instance shares them. The cookie holds a random token;
+ * the table holds its SHA-256, so a copy of the table opens no session.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { sql, type Kysely } from 'kysely'
+import type { Database } from '../db/schema.ts'
+
+export const SESSION_IDLE_MS = 12 * 60 * 60 * 1000
+export const SESSION_MAX_MS = 7 * 24 * 60 * 60 * 1000
+/** last_seen_at is written at most this often, not on every request. */
+const TOUCH_EVERY_MS = 60 * 1000
+
+export function sessionCookieName(secure: boolean): string {
+  return secure ? '__Host-ll_session' : 'll_session'
+}
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url')
+
+export interface SessionUser {
+  readonly sessionId: string
+  readonly userId: number
+  readonly email: string
+  readonly name: string
+  readonly orgId: number
+  readonly createdAt: Date
+}
+
+export async function createSession(db: Kysely<Database>, userId: number, meta: { ip: string | null; userAgent: string | null }): Promise<string> {
+  const token = randomBytes(32).toString('base64url')
+  const now = Date.now()
+  await db.insertInto('sessions').values({
+    id: hashToken(token),
+    user_id: userId,
+    last_seen_at: new Date(now),
+    expires_at: new Date(now + SESSION_IDLE_MS),
+    ip: meta.ip,
+    user_agent: meta.userAgent?.slice(0, 300) ?? null,
+  }).execute()
+  return token
+}
+
+/** The session's user, or undefined when the token is unknown, expired, or the user is disabled. */
+export async function findSession(db: Kysely<Database>, token: string): Promise<SessionUser | undefined> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined
+  const id = hashToken(token)
+  const row = await db.selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .select(['s.id', 's.created_at', 's.last_seen_at', 's.expires_at', 'u.id as user_id', 'u.email', 'u.name', 'u.org_id', 'u.status'])
+    .where('s.id', '=', id)
+    .executeTakeFirst()
+  if (!row) return undefined
+  const now = Date.now()
+  if (row.status !== 'active' || row.expires_at.getTime() <= now || row.created_at.getTime() + SESSION_MAX_MS <= now) {
+    await db.deleteFrom('sessions').where('id', '=', id).execute()
+    return undefined
+  }
+  if (now - row.last_seen_at.getTime() > TOUCH_EVERY_MS) {
+    await db.updateTable('sessions').set({ last_seen_at: new Date(now), expires_at: new Date(now + SESSION_IDLE_MS) }).where('id', '=', id).execute()
+  }
+  return { sessionId: id, userId: row.user_id, email: row.email, name: row.name, orgId: row.org_id, createdAt: row.created_at }
+}
+
+export async function deleteSession(db: Kysely<Database>, token: string): Promise<void> {
+  await db.deleteFrom('sessions').where('id', '=', hashToken(token)).execute()
+}
+
+export async function deleteExpiredSessions(db: Kysely<Database>): Promise<number> {
+  const result = await db.deleteFrom('sessions')
+    .where((eb) => eb.or([eb('expires_at', '<=', sql<Date>`now()`), eb('created_at', '<=', sql<Date>`now() - ${`${SESSION_MAX_MS / 1000} seconds`}::interval`)]))
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}

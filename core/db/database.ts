@@ -1,0 +1,95 @@
+/**
+ * Opens the database the settings name: PostgreSQL through postgres.js when a URL is given, else
+ * the embedded PGlite under the data directory. Both come back as the same {@link AppDatabase}:
+ * a Kysely instance, the adapter pg-boss runs its statements through, and `close()`.
+ *
+ * Values come back alike on both: `int8` and `numeric` as strings (never a float), `date` as
+ * `YYYY-MM-DD` strings, `timestamptz` as `Date`, `json`/`jsonb` parsed.
+ */
+import { mkdirSync } from 'node:fs'
+import { PGlite, types } from '@electric-sql/pglite'
+import { Kysely } from 'kysely'
+import { PostgresJSDialect } from 'kysely-postgres-js'
+import { fromPglite, type ConstructorOptions } from 'pg-boss'
+import postgres from 'postgres'
+import { Mutex } from './lock.ts'
+import { PgliteDialect } from './pglite-dialect.ts'
+import type { Database } from './schema.ts'
+
+export type DatabaseKind = 'pglite' | 'postgres'
+
+export interface AppDatabase {
+  readonly kind: DatabaseKind
+  readonly db: Kysely<Database>
+  /** How pg-boss reaches this database: its own pool on PostgreSQL, our locked adapter on PGlite. */
+  readonly bossOptions: ConstructorOptions
+  /** A short description for logs, with no password in it. */
+  readonly description: string
+  close(): Promise<void>
+}
+
+export interface OpenDatabaseOptions {
+  readonly databaseUrl?: string | undefined
+  /** Folder for PGlite's files; `memory://` keeps it in memory (tests). */
+  readonly dataDir?: string
+  /** Start PGlite from a dumped data directory (tests clone a migrated template this way). */
+  readonly loadDataDir?: Blob
+  /** Connections in the postgres.js pool. */
+  readonly poolSize?: number
+}
+
+const pgliteParsers = {
+  [types.INT8]: (value: string) => value,
+  [types.NUMERIC]: (value: string) => value,
+  [types.DATE]: (value: string) => value,
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<AppDatabase> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openPglite(options)
+}
+
+function openPostgres(url: string, poolSize: number): AppDatabase {
+  const client = postgres(url, {
+    max: poolSize,
+    onnotice: () => {},
+    // Same shapes as PGlite: dates stay 'YYYY-MM-DD' text instead of local-midnight Date objects.
+    types: { date: { to: 1082, from: [1082], serialize: (v: unknown) => String(v), parse: (v: string) => v } },
+    connection: { application_name: 'ledgerlite' },
+  })
+  const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) })
+  const parsed = new URL(url)
+  return {
+    kind: 'postgres',
+    db,
+    bossOptions: { connectionString: url, max: Math.max(2, Math.min(4, poolSize)), application_name: 'ledgerlite-jobs' },
+    description: `PostgreSQL at ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`,
+    async close() {
+      await db.destroy()
+    },
+  }
+}
+
+async function openPglite(options: OpenDatabaseOptions): Promise<AppDatabase> {
+  const dir = options.dataDir ?? 'memory://'
+  if (!dir.startsWith('memory://')) mkdirSync(dir, { recursive: true })
+  const pglite = await PGlite.create(dir, {
+    parsers: pgliteParsers,
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+  })
+  const lock = new Mutex()
+  const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite, lock) })
+  const adapter = fromPglite(pglite)
+  return {
+    kind: 'pglite',
+    db,
+    bossOptions: {
+      backend: 'pglite',
+      db: { executeSql: (text, values) => lock.run(() => adapter.executeSql(text, values)) },
+    } as ConstructorOptions,
+    description: `embedded PGlite in ${dir}`,
+    async close() {
+      await db.destroy()
+      await lock.run(() => pglite.close())
+    },
+  }
+}

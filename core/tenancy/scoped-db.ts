@@ -1,0 +1,126 @@
+/**
+ * The database handle handlers, plugins and jobs receive: every read and write is limited to one
+ * organisation's subtree. Organisations are matched on their materialised path; a tenant-owned
+ * table is matched on its `org_id`.
+ *
+ * @example
+ * const users = await c.var.db.selectFrom('users').select(['id', 'email']).execute() // own subtree only
+ */
+import {
+  sql, type DeleteQueryBuilder, type DeleteResult, type Insertable, type Kysely, type SelectQueryBuilder, type Transaction,
+  type UpdateQueryBuilder, type UpdateResult,
+} from 'kysely'
+import { fromKysely, type PgBoss, type SendOptions } from 'pg-boss'
+import type { Database, OrganisationRow } from '../db/schema.ts'
+
+export interface Scope {
+  readonly orgId: number
+  /** Path of the scope's root organisation, e.g. `/1/7/`. */
+  readonly path: string
+}
+
+/** Tables whose rows belong to an organisation through an `org_id` column. */
+export type TenantTable<DB> = {
+  [K in keyof DB & string]: DB[K] extends { org_id: unknown } ? K : never
+}[keyof DB & string]
+
+type Executor<DB> = Kysely<DB> | Transaction<DB>
+
+const internals = new WeakMap<object, { db: Executor<any>; boss: PgBoss | undefined }>()
+
+export class ScopedDb<DB extends Database = Database> {
+  readonly scope: Scope
+
+  constructor(db: Executor<DB>, scope: Scope, boss?: PgBoss) {
+    this.scope = Object.freeze({ ...scope })
+    internals.set(this, { db, boss })
+  }
+
+  get #db(): Executor<DB> {
+    return internals.get(this)!.db as Executor<DB>
+  }
+
+  /** The same handle, typed with a plugin's own tables as well. */
+  withTables<Extra>(): ScopedDb<DB & Extra> {
+    return this as unknown as ScopedDb<DB & Extra>
+  }
+
+  /** `like` pattern matching the scope root and everything below it. */
+  get pathPattern(): string {
+    return `${this.scope.path}%`
+  }
+
+  /** Organisations in scope: the root and its descendants. */
+  organisations(): SelectQueryBuilder<DB, 'organisations', {}> {
+    return (this.#db as unknown as Kysely<Database>)
+      .selectFrom('organisations')
+      .where('organisations.path', 'like', this.pathPattern) as unknown as SelectQueryBuilder<DB, 'organisations', {}>
+  }
+
+  /** One organisation by id if it is in scope, else undefined (callers answer 404). */
+  async organisation(id: number): Promise<OrganisationRow | undefined> {
+    if (!Number.isSafeInteger(id) || id <= 0) return undefined
+    return (await (this.organisations() as unknown as SelectQueryBuilder<Database, 'organisations', {}>)
+      .selectAll()
+      .where('organisations.id', '=', id)
+      .executeTakeFirst()) as OrganisationRow | undefined
+  }
+
+  /** Rows of a tenant-owned table whose organisation is in scope. */
+  selectFrom<T extends TenantTable<DB>>(table: T) {
+    return (this.#db as Kysely<any>).selectFrom(table as string).where(this.#orgPredicate(table)) as unknown as SelectQueryBuilder<DB, T, {}>
+  }
+
+  updateTable<T extends TenantTable<DB>>(table: T) {
+    return (this.#db as Kysely<any>).updateTable(table as string).where(this.#orgPredicate(table)) as unknown as UpdateQueryBuilder<DB, T, T, UpdateResult>
+  }
+
+  deleteFrom<T extends TenantTable<DB>>(table: T) {
+    return (this.#db as Kysely<any>).deleteFrom(table as string).where(this.#orgPredicate(table)) as unknown as DeleteQueryBuilder<DB, T, DeleteResult>
+  }
+
+  /** Inserts rows after checking every `org_id` is in scope; throws {@link OutOfScopeError} if not. */
+  async insertInto<T extends TenantTable<DB>>(table: T, rows: Insertable<DB[T]> | readonly Insertable<DB[T]>[]) {
+    const list = (Array.isArray(rows) ? rows : [rows]) as Array<{ org_id: number }>
+    const ids = [...new Set(list.map((r) => Number(r.org_id)))]
+    const found = await (this.organisations() as unknown as SelectQueryBuilder<Database, 'organisations', {}>)
+      .select('organisations.id').where('organisations.id', 'in', ids.length ? ids : [0]).execute()
+    if (found.length !== ids.length) throw new OutOfScopeError()
+    return (this.#db as Kysely<DB>).insertInto(table as any).values(list as any)
+  }
+
+  /**
+   * Runs `fn` in a transaction with a handle of the same scope. Jobs sent through `trx.sendJob`
+   * commit or roll back with it. Inside a transaction, this runs `fn` in the same one.
+   */
+  async transaction<R>(fn: (trx: ScopedDb<DB>) => Promise<R>): Promise<R> {
+    const { db, boss } = internals.get(this)!
+    if ((db as Transaction<DB>).isTransaction) return fn(this)
+    return (db as Kysely<DB>).transaction().execute((trx) => fn(new ScopedDb<DB>(trx, this.scope, boss)))
+  }
+
+  /** Enqueues a job on this handle's connection: inside a transaction it commits with it. */
+  async sendJob(queue: string, data: object, options: SendOptions = {}): Promise<string | null> {
+    const { db, boss } = internals.get(this)!
+    if (!boss) throw new Error('Jobs are not available on this database handle')
+    return boss.send(queue, data, { ...options, db: fromKysely(db) })
+  }
+
+  #orgPredicate(table: string) {
+    return sql<boolean>`${sql.ref(`${table}.org_id`)} in (select o.id from organisations o where o.path like ${this.pathPattern})`
+  }
+}
+
+/** A write named an organisation outside the caller's subtree. Answered as 404. */
+export class OutOfScopeError extends Error {
+  readonly code = 'LL_ERR_OUT_OF_SCOPE'
+  constructor() {
+    super('That organisation does not exist, or you cannot see it.')
+    this.name = 'OutOfScopeError'
+  }
+}
+
+/** Core-internal: the unscoped executor behind a handle, for core modules that maintain the tree itself. */
+export function executorOf<DB extends Database>(handle: ScopedDb<DB>): Executor<DB> {
+  return internals.get(handle)!.db as Executor<DB>
+}

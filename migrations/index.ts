@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely/migration'
+import * as core0001 from './0001_core.ts'
+
+/** Core migrations, by name. Names sort in the order they run; never rename one that has shipped. */
+export const coreMigrations: Record<string, Migration> = {
+  '0001_core': core0001,
+}
