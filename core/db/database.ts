@@ -25,6 +25,8 @@ export interface AppDatabase {
   readonly bossOptions: ConstructorOptions
   /** A short description for logs, with no password in it. */
   readonly description: string
+  /** PGlite only: a tarball of the data directory, for cloning a migrated template. */
+  readonly dump?: () => Promise<Blob>
   close(): Promise<void>
 }
 
@@ -87,6 +89,8 @@ async function openPglite(options: OpenDatabaseOptions): Promise<AppDatabase> {
       db: { executeSql: (text, values) => lock.run(() => adapter.executeSql(text, values)) },
     } as ConstructorOptions,
     description: `embedded PGlite in ${dir}`,
+    /** A tarball of the data directory (tests clone a migrated template from it). */
+    dump: () => lock.run(() => pglite.dumpDataDir('none')),
     async close() {
       await db.destroy()
       await lock.run(() => pglite.close())
