@@ -47,7 +47,10 @@ const pgliteParsers = {
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<AppDatabase> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openPglite(options)
+  const database = options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options)
+  // Closing twice (runtime shutdown, then a test's own cleanup) is harmless.
+  let closing: Promise<void> | undefined
+  return { ...database, close: () => (closing ??= database.close()) }
 }
 
 function openPostgres(url: string, poolSize: number): AppDatabase {
