@@ -2,6 +2,7 @@
  * The page around every signed-in screen: header with the organisation and the user, navigation
  * built from the enabled plugins' entries, flash messages, then the page's own content.
  */
+import { raw } from 'hono/html'
 import type { Child } from 'hono/jsx'
 import type { NavEntry } from '../core/plugins/define.ts'
 import { FlashMessage, type Flash } from './Flash.tsx'
@@ -18,20 +19,26 @@ export interface ShellProps {
 }
 
 export function Document(props: { title: string; csrfToken: string; bodyClass?: string; children?: Child }) {
+  // The doctype keeps browsers in standards mode (without it: quirks mode, e.g. tables ignore the
+  // inherited font size and the sign-out form gets a bottom margin).
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="csrf-token" content={props.csrfToken} />
-        <meta name="htmx-config" content='{"mode":"same-origin","includeIndicatorCSS":true}' />
-        <title>{props.title} · Ledgerlite</title>
-        <link rel="stylesheet" href="/assets/app.css" />
-        <script src="/assets/htmx.js" defer></script>
-        <script src="/assets/app.js" defer></script>
-      </head>
-      <body class={props.bodyClass}>{props.children}</body>
-    </html>
+    <>
+      {raw('<!DOCTYPE html>')}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="csrf-token" content={props.csrfToken} />
+          <meta name="htmx-config" content='{"mode":"same-origin","includeIndicatorCSS":true}' />
+          <title>{props.title} · Ledgerlite</title>
+          <link rel="icon" href="data:," />
+          <link rel="stylesheet" href="/assets/app.css" />
+          <script src="/assets/htmx.js" defer></script>
+          <script src="/assets/app.js" defer></script>
+        </head>
+        <body class={props.bodyClass}>{props.children}</body>
+      </html>
+    </>
   )
 }
 
