@@ -8,18 +8,24 @@ import type { Database, NewOrganisation, OrganisationKind, OrganisationRow } fro
 import { HttpProblem, notFound } from '../http/problem.ts'
 import { executorOf, type ScopedDb } from './scoped-db.ts'
 
+const currencyField = z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'Use a three-letter ISO currency code, e.g. EUR')
+const statusField = z.enum(['active', 'suspended'], { error: 'Choose active or suspended' })
+
 export const organisationInput = z.object({
   name: z.string().trim().min(1, 'Enter a name').max(200, 'Use at most 200 characters'),
   kind: z.enum(['reseller', 'customer'], { error: 'Choose reseller or customer' }),
   parentId: z.coerce.number({ error: 'Choose a parent organisation' }).int().positive('Choose a parent organisation'),
   billingEmail: z.union([z.literal(''), z.email('Enter a valid email address')]).optional().transform((v) => v || null),
-  currency: z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'Use a three-letter ISO currency code, e.g. EUR').default('EUR'),
-  status: z.enum(['active', 'suspended'], { error: 'Choose active or suspended' }).default('active'),
+  currency: currencyField.default('EUR'),
+  status: statusField.default('active'),
 })
 export type OrganisationInput = z.output<typeof organisationInput>
 
-/** Fields a caller may change; `parentId` moves the organisation (and its subtree). */
-export const organisationPatch = organisationInput.omit({ kind: true }).partial()
+/**
+ * Fields a caller may change; `parentId` moves the organisation (and its subtree). No defaults:
+ * zod 4 applies a default even inside `.partial()`, which would reset an omitted status/currency.
+ */
+export const organisationPatch = organisationInput.omit({ kind: true }).extend({ currency: currencyField, status: statusField }).partial()
 export type OrganisationPatch = z.output<typeof organisationPatch>
 
 const canHaveChildren = (kind: OrganisationKind) => kind !== 'customer'
@@ -125,6 +131,10 @@ export async function organisationTree(sdb: ScopedDb, filter: { search?: string;
   if (filter.kind) query = query.where('organisations.kind', '=', filter.kind)
   if (filter.search) query = query.where(sql<boolean>`organisations.name ilike ${'%' + filter.search.replace(/[\\%_]/g, '\\$&') + '%'}`)
   const rows = (await query.execute()) as OrganisationRow[]
+  // A filtered list hides parents, so it is flat: by name.
+  if (filter.kind || filter.search) {
+    return rows.sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id).map((org) => ({ org, depth: 0 }))
+  }
   const rootDepth = sdb.scope.path.split('/').length
   // Sort by the chain of names along the path so children follow parents alphabetically.
   const byId = new Map(rows.map((r) => [r.id, r]))

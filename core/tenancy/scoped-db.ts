@@ -59,7 +59,8 @@ export class ScopedDb<DB extends Database = Database> {
 
   /** One organisation by id if it is in scope, else undefined (callers answer 404). */
   async organisation(id: number): Promise<OrganisationRow | undefined> {
-    if (!Number.isSafeInteger(id) || id <= 0) return undefined
+    // Ids are `integer` columns: a larger number would be a database error (a 500), not a miss.
+    if (!Number.isSafeInteger(id) || id <= 0 || id > 2_147_483_647) return undefined
     return (await (this.organisations() as unknown as SelectQueryBuilder<Database, 'organisations', {}>)
       .selectAll()
       .where('organisations.id', '=', id)

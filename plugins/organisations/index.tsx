@@ -105,7 +105,7 @@ export const organisationsPlugin = definePlugin({
       ])
       return page(c, {
         title: org.name,
-        body: <DetailPage org={org} ancestors={ancestors} children={children as OrganisationRow[]} userCount={Number(users?.count ?? 0)} canEdit={c.var.ability.can('update', 'Organisation')} />,
+        body: <DetailPage org={org} ancestors={ancestors} below={children as OrganisationRow[]} userCount={Number(users?.count ?? 0)} canEdit={c.var.ability.can('update', 'Organisation')} />,
       })
     })
 

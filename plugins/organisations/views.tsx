@@ -63,7 +63,7 @@ function TreeTable(props: { nodes: readonly TreeNode[]; filtered: boolean }) {
   )
 }
 
-export function DetailPage(props: { org: OrganisationRow; ancestors: readonly OrganisationRow[]; children: readonly OrganisationRow[]; userCount: number; canEdit: boolean }) {
+export function DetailPage(props: { org: OrganisationRow; ancestors: readonly OrganisationRow[]; below: readonly OrganisationRow[]; userCount: number; canEdit: boolean }) {
   const { org } = props
   return (
     <>
@@ -90,13 +90,13 @@ export function DetailPage(props: { org: OrganisationRow; ancestors: readonly Or
       </section>
       {org.kind !== 'customer' && (
         <>
-          <h2>Directly below ({props.children.length})</h2>
+          <h2>Directly below ({props.below.length})</h2>
           <div class="table-wrap">
             <table class="data">
               <thead><tr><th>Name</th><th>Kind</th><th>Currency</th></tr></thead>
               <tbody>
-                {props.children.length === 0 && <tr><td colspan={3} class="empty">Nothing here yet.</td></tr>}
-                {props.children.map((child) => (
+                {props.below.length === 0 && <tr><td colspan={3} class="empty">Nothing here yet.</td></tr>}
+                {props.below.map((child) => (
                   <tr><td><a href={`/organisations/${child.id}`}>{child.name}</a></td><td><KindBadge kind={child.kind} status={child.status} /></td><td>{child.currency}</td></tr>
                 ))}
               </tbody>
