@@ -23,7 +23,8 @@ async function main(): Promise<void> {
     `  database: ${runtime.database.description}`,
     `  plugins:  ${runtime.plugins.map((p) => p.id).join(', ') || 'none'}`,
   ]
-  if (settings.demoData) {
+  const demoUsers = await runtime.database.db.selectFrom('users').select('email').where('email', 'in', DEMO_LOGINS.map((l) => l.email)).execute()
+  if (settings.demoData && demoUsers.length > 0) {
     lines.push(`  demo logins (password "${DEMO_PASSWORD}"):`)
     for (const login of DEMO_LOGINS) lines.push(`    ${login.email.padEnd(20)} ${login.role} (${login.org})`)
   }

@@ -19,7 +19,7 @@ export interface Settings {
   readonly dataDir: string
   /** PostgreSQL connection string; absent means the embedded PGlite database under `dataDir`. */
   readonly databaseUrl: string | undefined
-  /** `smtp://` or `smtps://` URL; absent means mail goes to the outbox table. */
+  /** `smtp://` or `smtps://` URL, checked now; mail delivery arrives with scheduled reports. */
   readonly smtpUrl: string | undefined
   /** Secret for CSRF tokens and signed cookies; absent outside production means "generate one". */
   readonly sessionSecret: string | undefined
@@ -117,7 +117,8 @@ function read<N extends FieldName>(source: Source, name: N): z.output<(typeof fi
  * connection strings are never echoed back in the message.
  */
 export function loadSettings(env: Source = process.env, cwd: string = process.cwd()): Settings {
-  const source: Source = { ...readConfigFile(env, cwd), ...env }
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''))
+  const source: Source = { ...readConfigFile(env, cwd), ...given }
   const production = (read(source, 'NODE_ENV') ?? 'development') === 'production'
   const sessionSecret = read(source, 'SESSION_SECRET')
   if (production && !sessionSecret) {

@@ -37,6 +37,8 @@ export interface CreateAppOptions {
   readonly log: Logger
   /** True when the portal is served over https: `__Host-` Secure cookies. */
   readonly secureCookies: boolean
+  /** The address users reach the portal at (PUBLIC_URL), trusted as a same-origin `Origin`. */
+  readonly publicUrl?: string | undefined
   readonly throttle?: AuthRoutesOptions['throttle']
 }
 
@@ -59,6 +61,7 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   const { db, log, secret, secureCookies } = options
   const app = new Hono<AppEnv>()
   const nav: NavEntry[] = options.plugins.flatMap((p) => p.nav ?? [])
+  const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin : undefined
 
   app.use(requestId({ headerName: 'X-Request-Id' }))
   app.use(async function requestLog(c, next) {
@@ -118,7 +121,7 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
       c.set('user', null)
     }
     c.set('csrfToken', tokenFor(c, secret, session?.sessionId, secureCookies))
-    await verifyCsrf(c, c.var.csrfToken)
+    await verifyCsrf(c, c.var.csrfToken, publicOrigin)
     await next()
   })
 
@@ -126,7 +129,7 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
 
   app.use(async function requireLogin(c, next) {
     if (c.var.user) return next()
-    if (wantsJson(c)) return renderProblem(c, 401, 'Sign in or send an API token.')
+    if (wantsJson(c)) return renderProblem(c, 401, 'Sign in first.')
     const next_ = safeNext(c.req.method === 'GET' ? c.req.path + (new URL(c.req.url).search) : '/')
     if (c.req.header('hx-request') === 'true') {
       c.header('HX-Redirect', `/login?next=${encodeURIComponent(next_)}`)

@@ -73,6 +73,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       secret: resolveSessionSecret(settings),
       log,
       secureCookies: settings.publicUrl?.startsWith('https:') ?? false,
+      publicUrl: settings.publicUrl,
       ...(options.throttle ? { throttle: options.throttle } : {}),
     })
     const started = boss

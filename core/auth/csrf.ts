@@ -32,21 +32,22 @@ export function tokenFor(c: Context, secret: string, sessionId: string | undefin
   return csrfToken(secret, `anon:${nonce}`)
 }
 
-function sameOrigin(c: Context): boolean {
+function sameOrigin(c: Context, publicOrigin: string | undefined): boolean {
   const site = c.req.header('sec-fetch-site')
   if (site) return site === 'same-origin' || site === 'none'
   const origin = c.req.header('origin')
   if (!origin) return true // not a browser request the attacker can shape; the token still decides
-  return origin === new URL(c.req.url).origin
+  // Behind a TLS-terminating proxy the request URL says http://; PUBLIC_URL names the real origin.
+  return origin === new URL(c.req.url).origin || origin === publicOrigin
 }
 
 const FORM_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data)/i
 
 /** Throws a 403 {@link HttpProblem} unless the unsafe request proves it came from our own pages. */
-export async function verifyCsrf(c: Context, expected: string): Promise<void> {
+export async function verifyCsrf(c: Context, expected: string, publicOrigin?: string): Promise<void> {
   if (SAFE.has(c.req.method)) return
   if (isBearerOnly(c)) return
-  if (!sameOrigin(c)) throw new HttpProblem(403, 'This request came from another site and was refused.')
+  if (!sameOrigin(c, publicOrigin)) throw new HttpProblem(403, 'This request came from another site and was refused.')
   let sent = c.req.header('x-csrf-token')
   if (!sent && FORM_TYPES.test(c.req.header('content-type') ?? '')) {
     const body = await c.req.parseBody()

@@ -90,7 +90,8 @@ export function definePlugin<const P extends PluginDefinition>(definition: P): P
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+  // A module namespace (`import * as m0001`) is already sealed and cannot be frozen; leave it be.
+  if (value && typeof value === 'object' && !Object.isFrozen(value) && (value as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] !== 'Module') {
     Object.freeze(value)
     for (const inner of Object.values(value)) deepFreeze(inner)
   }

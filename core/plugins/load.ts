@@ -13,7 +13,7 @@ export async function loadInstalledPlugins(builtIn: readonly PluginDefinition[],
   const enabled: string[] = []
   const known = new Set(builtIn.map((p) => p.id))
   for (const entry of configured) {
-    if (known.has(entry) || /^[a-z][a-z0-9-]*$/.test(entry)) {
+    if (known.has(entry)) {
       enabled.push(entry)
       continue
     }
@@ -22,7 +22,9 @@ export async function loadInstalledPlugins(builtIn: readonly PluginDefinition[],
     try {
       module = await import(specifier)
     } catch (error) {
-      throw new PluginError('LL_ERR_PLUGIN_NOT_FOUND', `cannot load plugin module "${entry}": ${(error as Error).message}`)
+      if (error instanceof PluginError) throw error
+      const hint = /^[a-z][a-z0-9-]*$/.test(entry) ? ` (built-in plugins: ${[...known].join(', ')})` : ''
+      throw new PluginError('LL_ERR_PLUGIN_NOT_FOUND', `cannot load plugin "${entry}": ${(error as Error).message}${hint}`)
     }
     const plugins = Object.values(module).filter(isPluginDefinition)
     if (plugins.length === 0) throw new PluginError('LL_ERR_PLUGIN_INVALID', `module "${entry}" exports no plugin made with definePlugin`)

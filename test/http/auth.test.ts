@@ -165,3 +165,20 @@ https('under https the session cookie is __Host- prefixed and Secure, with HSTS'
 })
 
 https.run()
+
+const proxied = suite<{ rt: TestRuntime }>(`auth behind a TLS proxy (${dbLabel})`)
+proxied.before(async (ctx) => {
+  ctx.rt = await testRuntime({ settings: { PUBLIC_URL: 'https://billing.example.test' } })
+  await seedTree(ctx.rt.database.db)
+})
+proxied.after(async (ctx) => { await ctx.rt.dispose() })
+
+proxied('an Origin equal to PUBLIC_URL is same-origin even when the proxy forwards plain http', async ({ rt }) => {
+  const agent = new Agent(rt.app, 'http://10.0.0.5:3000')
+  const token = await agent.csrf('/login')
+  const login = (origin: string) => agent.postForm('/login', { email: ADMIN.operator, password: 'correct horse battery staple' }, { csrf: token, headers: { 'sec-fetch-site': '', origin } })
+  assert.is((await login('https://evil.example')).status, 403)
+  assert.is((await login('https://billing.example.test')).status, 303)
+})
+
+proxied.run()

@@ -29,6 +29,7 @@ test('a module that cannot be loaded, or exports no plugin, is a coded boot erro
     return undefined
   }
   assert.is(await codeOf('./test/support/no-such-plugin.ts'), 'LL_ERR_PLUGIN_NOT_FOUND')
+  assert.is(await codeOf('organisation'), 'LL_ERR_PLUGIN_NOT_FOUND') // a typo of a built-in id
   assert.is(await codeOf('./test/support/agent.ts'), 'LL_ERR_PLUGIN_INVALID')
 })
 

@@ -73,4 +73,10 @@ test('definePlugin returns a deeply frozen value and refuses bad shapes', () => 
   assert.is(codeOf(() => definePlugin({ id: 'x', title: 'x', jobs: [{ id: 'other.job', handler: async () => {} }] })), 'LL_ERR_PLUGIN_INVALID')
 })
 
+test('migrations may be module namespaces (import * as m), which cannot be frozen', async () => {
+  const m0001 = await import('../../migrations/0001_core.ts')
+  const p = definePlugin({ id: 'with-migrations', title: 'M', migrations: { '0001_core': m0001 } })
+  assert.is(p.migrations!['0001_core']!.up, m0001.up)
+})
+
 test.run()
