@@ -14,6 +14,7 @@ import { sql, type Kysely } from 'kysely'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { PgBoss } from 'pg-boss'
 import { administratorAbility, NO_ABILITY } from './access/ability.ts'
+import { organisationApi } from './api/organisations.ts'
 import { tokenFor, verifyCsrf } from './auth/csrf.ts'
 import { authRoutes, safeNext, type AuthRoutesOptions } from './auth/routes.tsx'
 import { findSession, sessionCookieName } from './auth/sessions.ts'
@@ -139,6 +140,7 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   })
 
   app.route('/', dashboardRoutes())
+  app.route('/api/v1', organisationApi())
   for (const plugin of options.plugins) {
     if (!plugin.routes) continue
     const sub = new Hono<AppEnv>()
