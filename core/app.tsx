@@ -18,7 +18,7 @@ import { organisationApi } from './api/organisations.ts'
 import { tokenFor, verifyCsrf } from './auth/csrf.ts'
 import { authRoutes, safeNext, type AuthRoutesOptions } from './auth/routes.tsx'
 import { findSession, sessionCookieName } from './auth/sessions.ts'
-import type { Database, OrganisationRow } from './db/schema.ts'
+import type { Database } from './db/schema.ts'
 import { pendingMigrations, type MigrationSet } from './db/migrate.ts'
 import type { AppEnv } from './http/env.ts'
 import { dashboardRoutes } from './http/dashboard.tsx'
@@ -109,9 +109,8 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
     c.set('ability', NO_ABILITY)
     const token = getCookie(c, sessionCookieName(secureCookies))
     const session = token ? await findSession(db, token) : undefined
-    let org: OrganisationRow | undefined
-    if (session) org = (await db.selectFrom('organisations').selectAll().where('id', '=', session.orgId).executeTakeFirst()) as OrganisationRow | undefined
-    if (session && org) {
+    if (session) {
+      const { org } = session
       const ability = administratorAbility()
       c.set('user', { id: session.userId, email: session.email, name: session.name, orgId: session.orgId })
       c.set('org', org)

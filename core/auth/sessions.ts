@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
-import type { Database } from '../db/schema.ts'
+import type { Database, OrganisationRow } from '../db/schema.ts'
 
 export const SESSION_IDLE_MS = 12 * 60 * 60 * 1000
 export const SESSION_MAX_MS = 7 * 24 * 60 * 60 * 1000
@@ -24,6 +24,8 @@ export interface SessionUser {
   readonly name: string
   readonly orgId: number
   readonly createdAt: Date
+  /** The user's organisation, read in the same query (every request needs it). */
+  readonly org: OrganisationRow
 }
 
 export async function createSession(db: Kysely<Database>, userId: number, meta: { ip: string | null; userAgent: string | null }): Promise<string> {
@@ -46,7 +48,10 @@ export async function findSession(db: Kysely<Database>, token: string): Promise<
   const id = hashToken(token)
   const row = await db.selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
+    .innerJoin('organisations as o', 'o.id', 'u.org_id')
     .select(['s.id', 's.created_at', 's.last_seen_at', 's.expires_at', 'u.id as user_id', 'u.email', 'u.name', 'u.org_id', 'u.status'])
+    .select(['o.parent_id as org_parent_id', 'o.kind as org_kind', 'o.name as org_name', 'o.path as org_path', 'o.status as org_status',
+      'o.billing_email as org_billing_email', 'o.currency as org_currency', 'o.created_at as org_created_at', 'o.updated_at as org_updated_at'])
     .where('s.id', '=', id)
     .executeTakeFirst()
   if (!row) return undefined
@@ -58,7 +63,11 @@ export async function findSession(db: Kysely<Database>, token: string): Promise<
   if (now - row.last_seen_at.getTime() > TOUCH_EVERY_MS) {
     await db.updateTable('sessions').set({ last_seen_at: new Date(now), expires_at: new Date(now + SESSION_IDLE_MS) }).where('id', '=', id).execute()
   }
-  return { sessionId: id, userId: row.user_id, email: row.email, name: row.name, orgId: row.org_id, createdAt: row.created_at }
+  const org: OrganisationRow = {
+    id: row.org_id, parent_id: row.org_parent_id, kind: row.org_kind, name: row.org_name, path: row.org_path, status: row.org_status,
+    billing_email: row.org_billing_email, currency: row.org_currency, created_at: row.org_created_at, updated_at: row.org_updated_at,
+  }
+  return { sessionId: id, userId: row.user_id, email: row.email, name: row.name, orgId: row.org_id, createdAt: row.created_at, org }
 }
 
 export async function deleteSession(db: Kysely<Database>, token: string): Promise<void> {

@@ -2,7 +2,7 @@
  * Types of the core tables, as Kysely sees them. Plugins declare their own tables beside their
  * migrations and widen this with an intersection type where they query them.
  */
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>
@@ -65,5 +65,3 @@ export interface Database {
 
 export type OrganisationRow = Selectable<OrganisationTable>
 export type NewOrganisation = Insertable<OrganisationTable>
-export type OrganisationUpdate = Updateable<OrganisationTable>
-export type UserRow = Selectable<UserTable>
