@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { loadSettings, SettingsError } from './config/settings.ts'
 import { builtInPlugins } from './plugins/index.ts'
+import { adminRoleFor, grantSystemRole } from './core/access/roles.ts'
 import { hashPassword, passwordProblem } from './core/auth/password.ts'
 import { openDatabase, type AppDatabase } from './core/db/database.ts'
 import { migrateAll, MigrationError } from './core/db/migrate.ts'
@@ -69,8 +70,11 @@ async function createAdmin(args: string[]): Promise<void> {
     }
     const existing = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst()
     if (existing) throw new UsageError(`a user with email ${email} already exists`)
-    await db.insertInto('users').values({ org_id: org.id, email, name: values.name?.trim() || email, password_hash: await hashPassword(password) }).execute()
-    process.stdout.write(`created administrator ${email} in "${org.name}"\n`)
+    const user = await db.insertInto('users').values({ org_id: org.id, email, name: values.name?.trim() || email, password_hash: await hashPassword(password) })
+      .returning('id').executeTakeFirstOrThrow()
+    const role = adminRoleFor(org.kind)
+    await grantSystemRole(db, [user.id], role)
+    process.stdout.write(`created administrator ${email} in "${org.name}" with the ${role.replace('_', ' ')} role\n`)
     if (given === undefined) process.stdout.write(`password (shown once): ${password}\n`)
   })
 }

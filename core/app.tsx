@@ -13,11 +13,16 @@ import { bodyLimit } from 'hono/body-limit'
 import { sql, type Kysely } from 'kysely'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { PgBoss } from 'pg-boss'
-import { administratorAbility, NO_ABILITY } from './access/ability.ts'
+import { abilityForUser, loadGrants, NO_ABILITY, NO_GRANTS } from './access/ability.ts'
+import { auditApi } from './api/audit.ts'
 import { organisationApi } from './api/organisations.ts'
+import { roleApi } from './api/roles.ts'
+import { userApi } from './api/users.ts'
+import { permissionCatalogue } from './access/catalogue.ts'
 import { tokenFor, verifyCsrf } from './auth/csrf.ts'
 import { authRoutes, safeNext, type AuthRoutesOptions } from './auth/routes.tsx'
 import { findSession, sessionCookieName } from './auth/sessions.ts'
+import { bearerToken, findApiToken } from './auth/tokens.ts'
 import type { Database } from './db/schema.ts'
 import { pendingMigrations, type MigrationSet } from './db/migrate.ts'
 import type { AppEnv } from './http/env.ts'
@@ -63,6 +68,7 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const nav: NavEntry[] = options.plugins.flatMap((p) => p.nav ?? [])
   const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin : undefined
+  const catalogue = permissionCatalogue(options.plugins)
 
   app.use(requestId({ headerName: 'X-Request-Id' }))
   app.use(async function requestLog(c, next) {
@@ -107,20 +113,36 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
     c.set('secureCookies', secureCookies)
     c.set('nav', [])
     c.set('ability', NO_ABILITY)
-    const token = getCookie(c, sessionCookieName(secureCookies))
-    const session = token ? await findSession(db, token) : undefined
-    if (session) {
-      const { org } = session
-      const ability = administratorAbility()
-      c.set('user', { id: session.userId, email: session.email, name: session.name, orgId: session.orgId })
+    c.set('grants', NO_GRANTS)
+    c.set('catalogue', catalogue)
+    c.set('user', null)
+    // A bearer token, when sent, is the only credential looked at: a bad one is a 401, not a fallback to the cookie.
+    const bearer = bearerToken(c.req.header('authorization'))
+    let identity: (Awaited<ReturnType<typeof findApiToken>> & { sessionId?: string }) | undefined
+    if (bearer !== undefined) {
+      identity = await findApiToken(db, bearer)
+      if (!identity) {
+        c.header('WWW-Authenticate', 'Bearer')
+        return renderProblem(c, 401, 'The API token is not valid: it is unknown, expired or revoked, or its user is disabled.')
+      }
+    } else {
+      const token = getCookie(c, sessionCookieName(secureCookies))
+      const session = token ? await findSession(db, token) : undefined
+      if (session) identity = { ...session, tokenId: 0 }
+    }
+    if (identity) {
+      const { org, userId } = identity
+      // Read on every request, never cached: a changed role or a moved organisation applies at once.
+      const grants = await loadGrants(db, userId)
+      const ability = abilityForUser(userId, grants)
+      c.set('user', { id: userId, email: identity.email, name: identity.name, orgId: org.id, via: bearer === undefined ? 'session' : 'token' })
       c.set('org', org)
       c.set('ability', ability)
-      c.set('db', new ScopedDb(db, { orgId: org.id, path: org.path }, options.boss))
+      c.set('grants', grants)
+      c.set('db', new ScopedDb(db, { orgId: org.id, path: org.path }, options.boss, { userId, email: identity.email, orgId: org.id, requestId: c.var.requestId }))
       c.set('nav', nav.filter((entry) => !entry.requires || ability.can(entry.requires[0], entry.requires[1])))
-    } else {
-      c.set('user', null)
     }
-    c.set('csrfToken', tokenFor(c, secret, session?.sessionId, secureCookies))
+    c.set('csrfToken', tokenFor(c, secret, identity?.sessionId, secureCookies))
     await verifyCsrf(c, c.var.csrfToken, publicOrigin)
     await next()
   })
@@ -140,6 +162,9 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
 
   app.route('/', dashboardRoutes())
   app.route('/api/v1', organisationApi())
+  app.route('/api/v1', userApi())
+  app.route('/api/v1', roleApi())
+  app.route('/api/v1', auditApi())
   for (const plugin of options.plugins) {
     if (!plugin.routes) continue
     const sub = new Hono<AppEnv>()

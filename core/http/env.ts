@@ -3,7 +3,8 @@
  * by string from a container.
  */
 import type { Logger } from '../log.ts'
-import type { AppAbility } from '../access/ability.ts'
+import type { AppAbility, UserGrants } from '../access/ability.ts'
+import type { SubjectEntry } from '../access/catalogue.ts'
 import type { ScopedDb } from '../tenancy/scoped-db.ts'
 import type { OrganisationRow } from '../db/schema.ts'
 import type { NavEntry } from '../plugins/define.ts'
@@ -13,6 +14,8 @@ export interface CurrentUser {
   readonly email: string
   readonly name: string
   readonly orgId: number
+  /** How this request signed in: a browser session or an API token. */
+  readonly via: 'session' | 'token'
 }
 
 export interface AppVariables {
@@ -25,6 +28,10 @@ export interface AppVariables {
   /** The user's own organisation, the root of everything they may see. */
   readonly org: OrganisationRow
   readonly ability: AppAbility
+  /** The user's roles, permission pairs and delegation, as read for this request. */
+  readonly grants: UserGrants
+  /** Every subject a role can be granted: the core's and the enabled plugins'. */
+  readonly catalogue: readonly SubjectEntry[]
   /** The database, already limited to the user's subtree. There is no unscoped handle here. */
   readonly db: ScopedDb
   /** Navigation entries of the enabled plugins. */

@@ -10,10 +10,20 @@ import { createOperator, insertOrganisation } from '../tenancy/organisations.ts'
 
 export const DEMO_PASSWORD = 'ledgerlite-demo'
 
+/** A custom role, made the way an operator would in the Roles page. */
+const CUSTOM_ROLE = {
+  name: 'Manage Service Provider Reports',
+  description: 'Reads and exports every report and list, and adds users with the Auditor role; changes nothing else.',
+  grants: [['all', 'read'], ['all', 'export'], ['User', 'create'], ['User', 'update']],
+} as const
+
 export const DEMO_LOGINS = [
-  { email: 'operator@demo.test', name: 'Olivia Operator', org: 'Northwind Cloud', role: 'Super Administrator of the operator' },
-  { email: 'reseller@demo.test', name: 'Ravi Reseller', org: 'Bluewave Partners', role: 'admin of the first reseller' },
-  { email: 'customer@demo.test', name: 'Chloe Customer', org: 'Acme Web Studio', role: 'admin of a customer of that reseller' },
+  { email: 'operator@demo.test', name: 'Olivia Operator', org: 'Northwind Cloud', roles: ['super_admin'], role: 'Super Administrator of the operator' },
+  { email: 'reseller@demo.test', name: 'Ravi Reseller', org: 'Bluewave Partners', roles: ['reseller_admin'], role: 'Reseller Admin of the first reseller' },
+  { email: 'reseller2@demo.test', name: 'Rosa Reseller', org: 'Corvid Telecom Resale', roles: ['reseller_admin'], role: 'Reseller Admin of the second reseller' },
+  { email: 'customer@demo.test', name: 'Chloe Customer', org: 'Acme Web Studio', roles: ['customer_admin'], role: 'Customer Admin of a customer of the first reseller' },
+  { email: 'auditor@demo.test', name: 'Arthur Auditor', org: 'Northwind Cloud', roles: ['auditor'], role: 'Auditor: reads and exports everything, changes nothing' },
+  { email: 'reports@demo.test', name: 'Priya Reports', org: 'Northwind Cloud', roles: [CUSTOM_ROLE.name], role: `custom role "${CUSTOM_ROLE.name}"` },
 ] as const
 
 interface DemoOrg {
@@ -62,8 +72,23 @@ export async function seedDemo(db: Kysely<Database>): Promise<void> {
       }
     }
     await insert(TREE, operator)
-    await trx.insertInto('users').values(DEMO_LOGINS.map((login, i) => ({
+    const custom = await trx.insertInto('roles').values({ org_id: operator.id, name: CUSTOM_ROLE.name, description: CUSTOM_ROLE.description })
+      .returning('id').executeTakeFirstOrThrow()
+    await trx.insertInto('role_permissions').values(CUSTOM_ROLE.grants.map(([subject, action]) => ({ role_id: custom.id, subject, action }))).execute()
+    await trx.insertInto('role_manages')
+      .columns(['role_id', 'managed_role_id'])
+      .expression((eb) => eb.selectFrom('roles').select([eb.val(custom.id).as('role_id'), 'id']).where('system_key', '=', 'auditor'))
+      .execute()
+    const users = await trx.insertInto('users').values(DEMO_LOGINS.map((login, i) => ({
       org_id: ids.get(login.org)!, email: login.email, name: login.name, password_hash: hashes[i]!,
-    }))).execute()
+    }))).returning(['id', 'email']).execute()
+    for (const login of DEMO_LOGINS) {
+      const userId = users.find((u) => u.email === login.email)!.id
+      await trx.insertInto('user_roles')
+        .columns(['user_id', 'role_id'])
+        .expression((eb) => eb.selectFrom('roles').select([eb.val(userId).as('user_id'), 'id'])
+          .where((w) => w.or([w('system_key', 'in', login.roles), w.and([w('org_id', '=', operator.id), w('name', 'in', login.roles)])])))
+        .execute()
+    }
   })
 }

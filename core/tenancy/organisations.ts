@@ -5,6 +5,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import { z } from 'zod'
 import type { Database, NewOrganisation, OrganisationKind, OrganisationRow } from '../db/schema.ts'
+import { recordAudit } from '../audit/audit.ts'
 import { HttpProblem, notFound } from '../http/problem.ts'
 import { executorOf, type ScopedDb } from './scoped-db.ts'
 
@@ -40,11 +41,14 @@ export async function createOrganisation(sdb: ScopedDb, input: OrganisationInput
     if (!parent) throw new HttpProblem(422, 'The parent organisation does not exist, or you cannot see it.', { parentId: 'Choose a parent organisation you manage' })
     if (!canHaveChildren(parent.kind)) throw new HttpProblem(422, `${parent.name} is a customer; customers cannot have organisations under them.`, { parentId: 'Choose a reseller or the operator' })
     const db = executorOf(trx) as Transaction<Database>
+    let org: OrganisationRow
     try {
-      return await insertOrganisation(db, parent, { kind: input.kind, name: input.name, status: input.status, billing_email: input.billingEmail, currency: input.currency })
+      org = await insertOrganisation(db, parent, { kind: input.kind, name: input.name, status: input.status, billing_email: input.billingEmail, currency: input.currency })
     } catch (error) {
       throw duplicateNameProblem(error, input.name, parent.name)
     }
+    await recordAudit(trx, { orgId: org.id, action: 'create', subject: 'Organisation', subjectId: org.id, summary: `${org.kind === 'reseller' ? 'Reseller' : 'Customer'} "${org.name}" created under "${parent.name}"`, after: auditView(org) })
+    return org
   })
 }
 
@@ -69,8 +73,9 @@ export async function updateOrganisation(sdb: ScopedDb, id: number, patch: Organ
         .where('path', 'like', `${current.path}_%`)
         .execute()
     }
+    let updated: OrganisationRow
     try {
-      return await db.updateTable('organisations')
+      updated = await db.updateTable('organisations')
         .set({
           parent_id: parentId,
           path,
@@ -86,7 +91,18 @@ export async function updateOrganisation(sdb: ScopedDb, id: number, patch: Organ
     } catch (error) {
       throw duplicateNameProblem(error, patch.name ?? current.name, 'the same parent')
     }
+    const moved = updated.parent_id !== current.parent_id
+    await recordAudit(trx, {
+      orgId: updated.id, action: moved ? 'move' : 'update', subject: 'Organisation', subjectId: updated.id,
+      summary: `Organisation "${updated.name}" ${moved ? 'moved' : 'changed'}`, before: auditView(current), after: auditView(updated),
+    })
+    return updated
   })
+}
+
+/** The fields of an organisation the audit log keeps. */
+function auditView(org: OrganisationRow) {
+  return { name: org.name, kind: org.kind, parentId: org.parent_id, status: org.status, billingEmail: org.billing_email, currency: org.currency }
 }
 
 function duplicateNameProblem(error: unknown, name: string, parentName: string): unknown {

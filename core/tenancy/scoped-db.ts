@@ -7,11 +7,23 @@
  * const users = await c.var.db.selectFrom('users').select(['id', 'email']).execute() // own subtree only
  */
 import {
-  sql, type DeleteQueryBuilder, type DeleteResult, type Insertable, type Kysely, type SelectQueryBuilder, type Transaction,
+  ColumnNode, sql, UpdateQueryNode, WhereNode, type DeleteQueryBuilder, type KyselyPlugin, type PluginTransformQueryArgs,
+  type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow, type DeleteResult, type Insertable, type Kysely, type SelectQueryBuilder, type Transaction,
   type UpdateQueryBuilder, type UpdateResult,
 } from 'kysely'
 import { fromKysely, type PgBoss, type SendOptions } from 'pg-boss'
 import type { Database, OrganisationRow } from '../db/schema.ts'
+
+/** Who is acting through a handle: written into the audit log with every change. */
+export interface Actor {
+  readonly userId: number | null
+  readonly email: string | null
+  readonly orgId: number | null
+  readonly requestId?: string | undefined
+}
+
+/** A job or the CLI: no person. */
+export const SYSTEM_ACTOR: Actor = Object.freeze({ userId: null, email: null, orgId: null })
 
 export interface Scope {
   readonly orgId: number
@@ -30,9 +42,11 @@ const internals = new WeakMap<object, { db: Executor<any>; boss: PgBoss | undefi
 
 export class ScopedDb<DB extends Database = Database> {
   readonly scope: Scope
+  readonly actor: Actor
 
-  constructor(db: Executor<DB>, scope: Scope, boss?: PgBoss) {
+  constructor(db: Executor<DB>, scope: Scope, boss?: PgBoss, actor: Actor = SYSTEM_ACTOR) {
     this.scope = Object.freeze({ ...scope })
+    this.actor = actor
     internals.set(this, { db, boss })
   }
 
@@ -72,8 +86,13 @@ export class ScopedDb<DB extends Database = Database> {
     return (this.#db as Kysely<any>).selectFrom(table as string).where(this.#orgPredicate(table)) as unknown as SelectQueryBuilder<DB, T, {}>
   }
 
+  /**
+   * Updates rows in scope. A `.set({ org_id })` only applies where the new organisation is in
+   * scope too: moving a row out of the subtree matches no rows (check the count).
+   */
   updateTable<T extends TenantTable<DB>>(table: T) {
-    return (this.#db as Kysely<any>).updateTable(table as string).where(this.#orgPredicate(table)) as unknown as UpdateQueryBuilder<DB, T, T, UpdateResult>
+    return (this.#db as Kysely<any>).updateTable(table as string).where(this.#orgPredicate(table))
+      .withPlugin(new OrgIdTargetGuard(this.pathPattern)) as unknown as UpdateQueryBuilder<DB, T, T, UpdateResult>
   }
 
   deleteFrom<T extends TenantTable<DB>>(table: T) {
@@ -97,7 +116,7 @@ export class ScopedDb<DB extends Database = Database> {
   async transaction<R>(fn: (trx: ScopedDb<DB>) => Promise<R>): Promise<R> {
     const { db, boss } = internals.get(this)!
     if ((db as Transaction<DB>).isTransaction) return fn(this)
-    return (db as Kysely<DB>).transaction().execute((trx) => fn(new ScopedDb<DB>(trx, this.scope, boss)))
+    return (db as Kysely<DB>).transaction().execute((trx) => fn(new ScopedDb<DB>(trx, this.scope, boss, this.actor)))
   }
 
   /** Enqueues a job on this handle's connection: inside a transaction it commits with it. */
@@ -109,6 +128,29 @@ export class ScopedDb<DB extends Database = Database> {
 
   #orgPredicate(table: string) {
     return sql<boolean>`${sql.ref(`${table}.org_id`)} in (select o.id from organisations o where o.path like ${this.pathPattern})`
+  }
+}
+
+/** Adds "the new org_id is in scope" to any update that sets `org_id`, in the same statement. */
+class OrgIdTargetGuard implements KyselyPlugin {
+  readonly #pattern: string
+  constructor(pattern: string) {
+    this.#pattern = pattern
+  }
+
+  transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
+    if (!UpdateQueryNode.is(node) || !node.where) return node
+    let where = node.where
+    for (const update of node.updates ?? []) {
+      if (!ColumnNode.is(update.column) || update.column.column.name !== 'org_id') continue
+      const value = { toOperationNode: () => update.value }
+      where = WhereNode.cloneWithOperation(where, 'And', sql`${value} in (select o.id from organisations o where o.path like ${this.#pattern})`.toOperationNode())
+    }
+    return { ...node, where }
+  }
+
+  async transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return result
   }
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Kysely } from 'kysely'
 import { loadSettings, type Settings } from '../../config/settings.ts'
+import { adminRoleFor, grantSystemRole } from '../../core/access/roles.ts'
 import { hashPassword } from '../../core/auth/password.ts'
 import { openDatabase, type AppDatabase } from '../../core/db/database.ts'
 import type { Database, OrganisationRow } from '../../core/db/schema.ts'
@@ -121,7 +122,8 @@ export const ADMIN = {
 
 /**
  * operator -> alpha (reseller) -> alphaCustomer, alphaSub (reseller) -> alphaSubCustomer;
- * operator -> beta (reseller) -> betaCustomer. One admin per organisation, password TEST_PASSWORD.
+ * operator -> beta (reseller) -> betaCustomer. One admin per organisation, password TEST_PASSWORD, holding
+ * the system admin role of its organisation's kind (Super Administrator, Reseller Admin, Customer Admin).
  */
 export async function seedTree(db: Kysely<Database>): Promise<Tree> {
   testHash ??= hashPassword(TEST_PASSWORD)
@@ -134,8 +136,11 @@ export async function seedTree(db: Kysely<Database>): Promise<Tree> {
   const betaCustomer = await insertOrganisation(db, beta, { kind: 'customer', name: 'Beta Customer' })
   const tree: Tree = { operator, alpha, alphaCustomer, alphaSub, alphaSubCustomer, beta, betaCustomer }
   const hash = await testHash
-  await db.insertInto('users').values(Object.entries(ADMIN).map(([key, email]) => ({
+  const users = await db.insertInto('users').values(Object.entries(ADMIN).map(([key, email]) => ({
     org_id: tree[key as keyof Tree].id, email, name: `Admin of ${tree[key as keyof Tree].name}`, password_hash: hash,
-  }))).execute()
+  }))).returning(['id', 'org_id']).execute()
+  for (const org of Object.values(tree)) {
+    await grantSystemRole(db, users.filter((u) => u.org_id === org.id).map((u) => u.id), adminRoleFor(org.kind))
+  }
   return tree
 }
