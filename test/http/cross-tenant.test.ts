@@ -1,0 +1,238 @@
+/**
+ * The cross-tenant matrix: every route the app serves x six actors x four targets (own, sibling,
+ * parent, child organisation) -> the expected status, and no foreign organisation's name, user,
+ * role or id in any body. The route list comes from the app itself: a new route fails this file
+ * until it is classified in ROUTES below.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { Kysely } from 'kysely'
+import { hashPassword } from '../../core/auth/password.ts'
+import { insertApiToken } from '../../core/auth/tokens.ts'
+import type { Database, OrganisationRow } from '../../core/db/schema.ts'
+import { Agent, signedIn } from '../support/agent.ts'
+import { ADMIN, dbLabel, seedTree, testRuntime, TEST_PASSWORD, type TestRuntime, type Tree } from '../support/fixture.ts'
+
+type OrgKey = keyof Tree
+type TargetKind = 'own' | 'sibling' | 'parent' | 'child'
+type ActorKey = 'operator' | 'resellerA' | 'resellerB' | 'customerA' | 'auditor' | 'custom'
+type Param = 'org' | 'user' | 'role' | 'token'
+
+/** What each actor's roles grant, written out independently of the app's ability code. */
+const PERMITTED: Record<ActorKey, (action: string, subject: string) => boolean> = {
+  operator: () => true,
+  resellerA: () => true,
+  resellerB: () => true,
+  // Customer Admin: read and export everything, manage users and API tokens.
+  customerA: (action, subject) => action === 'read' || action === 'export' || subject === 'User' || subject === 'ApiToken',
+  // Auditor: read and export everything.
+  auditor: (action) => action === 'read' || action === 'export',
+  // A custom role owned by alpha: sees organisations, users and the audit log.
+  custom: (action, subject) => action === 'read' && ['Organisation', 'User', 'AuditLog'].includes(subject),
+}
+
+const EMAIL: Record<ActorKey, string> = {
+  operator: ADMIN.operator, resellerA: ADMIN.alpha, resellerB: ADMIN.beta, customerA: ADMIN.alphaCustomer, auditor: 'auditor@test.example', custom: 'viewer@test.example',
+}
+
+const ACTOR_ORG: Record<ActorKey, OrgKey> = {
+  operator: 'operator', resellerA: 'alpha', resellerB: 'beta', customerA: 'alphaCustomer', auditor: 'operator', custom: 'alpha',
+}
+
+/** The organisation each target means for each actor (absent: the actor has none such). */
+const TARGETS: Record<ActorKey, Partial<Record<TargetKind, OrgKey>>> = {
+  operator: { own: 'operator', child: 'alpha' },
+  resellerA: { own: 'alpha', child: 'alphaSub', sibling: 'beta', parent: 'operator' },
+  resellerB: { own: 'beta', child: 'betaCustomer', sibling: 'alpha', parent: 'operator' },
+  customerA: { own: 'alphaCustomer', sibling: 'alphaSub', parent: 'alpha' },
+  auditor: { own: 'operator', child: 'alphaSub' },
+  custom: { own: 'alpha', child: 'alphaCustomer', sibling: 'beta', parent: 'operator' },
+}
+
+interface Case {
+  readonly actor: ActorKey
+  readonly target: TargetKind | 'none'
+}
+
+interface RouteSpec {
+  /** The entity the `:id` in the path names, taken from the target organisation. */
+  readonly param?: Param
+  /** Make a new entity for each case (the request changes or removes it). */
+  readonly fresh?: boolean
+  /** The permission the route's guard checks; undefined: any signed-in user. */
+  readonly needs?: readonly [action: string, subject: string]
+  /** Public routes answer the same to everyone. */
+  readonly public?: boolean
+  /** Body for unsafe methods: form fields, or JSON for /api. */
+  readonly body?: Record<string, unknown>
+  /** Status when the actor may use the route and the target is in scope. */
+  readonly ok: number | readonly number[] | ((c: Case) => number | readonly number[])
+  /** Query string to add. */
+  readonly query?: string
+}
+
+const ROUTES: Record<string, RouteSpec> = {
+  'GET /assets/:name': { public: true, ok: 200 },
+  'GET /healthz': { public: true, ok: 200 },
+  'GET /readyz': { public: true, ok: 200 },
+  'GET /login': { public: true, ok: [200, 303] },
+  'POST /login': { public: true, body: { email: '', password: '' }, ok: 422 },
+  'POST /logout': { ok: 303 },
+  'GET /': { ok: 200 },
+  'GET /api/v1/organisations': { needs: ['read', 'Organisation'], ok: 200 },
+  'GET /api/v1/organisations/:id': { param: 'org', needs: ['read', 'Organisation'], ok: 200 },
+  'GET /organisations': { needs: ['read', 'Organisation'], ok: 200 },
+  'GET /organisations/new': { needs: ['create', 'Organisation'], ok: ({ actor }) => (actor === 'customerA' ? 403 : 200) },
+  'POST /organisations': { needs: ['create', 'Organisation'], body: { name: '' }, ok: 422 },
+  'GET /organisations/:id': { param: 'org', needs: ['read', 'Organisation'], ok: 200 },
+  'GET /organisations/:id/edit': { param: 'org', needs: ['update', 'Organisation'], ok: 200 },
+  'POST /organisations/:id': { param: 'org', needs: ['update', 'Organisation'], body: { name: '' }, ok: 422 },
+}
+
+// ---- fixture ------------------------------------------------------------------------------------
+
+const test = suite<{ rt: TestRuntime; tree: Tree }>(`cross-tenant matrix (${dbLabel})`)
+let rt: TestRuntime
+let tree: Tree
+const agents = new Map<ActorKey, Agent>()
+const members = new Map<OrgKey, { id: number; email: string }>()
+const roles = new Map<OrgKey, { id: number; name: string }>()
+const tokens = new Map<OrgKey, number>()
+let sequence = 0
+
+async function addUser(db: Kysely<Database>, org: OrganisationRow, email: string, name: string, roleIds: number[] = []): Promise<number> {
+  const user = await db.insertInto('users').values({ org_id: org.id, email, name, password_hash: await hashPassword(TEST_PASSWORD) }).returning('id').executeTakeFirstOrThrow()
+  if (roleIds.length) await db.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: user.id, role_id }))).execute()
+  return user.id
+}
+
+async function addRole(db: Kysely<Database>, org: OrganisationRow, name: string, grants: [string, string][]): Promise<number> {
+  const role = await db.insertInto('roles').values({ org_id: org.id, name }).returning('id').executeTakeFirstOrThrow()
+  await db.insertInto('role_permissions').values(grants.map(([subject, action]) => ({ role_id: role.id, subject, action }))).execute()
+  return role.id
+}
+
+test.before(async () => {
+  rt = await testRuntime()
+  tree = await seedTree(rt.database.db)
+  const db = rt.database.db
+  for (const key of Object.keys(tree) as OrgKey[]) {
+    const org = tree[key]
+    const email = `member-${key.toLowerCase()}@test.example`
+    members.set(key, { id: await addUser(db, org, email, `Member of ${org.name}`), email })
+    const name = `Role of ${org.name}`
+    roles.set(key, { id: await addRole(db, org, name, [['Organisation', 'read']]), name })
+    tokens.set(key, (await insertApiToken(db, { orgId: org.id, userId: members.get(key)!.id, name: `Token of ${org.name}`, expiresAt: null })).id)
+  }
+  const auditorRole = await db.selectFrom('roles').select('id').where('system_key', '=', 'auditor').executeTakeFirstOrThrow()
+  await addUser(db, tree.operator, 'auditor@test.example', 'Auditor', [auditorRole.id])
+  const viewer = await addRole(db, tree.alpha, 'Alpha viewer', [['Organisation', 'read'], ['User', 'read'], ['AuditLog', 'read']])
+  await addUser(db, tree.alpha, 'viewer@test.example', 'Viewer', [viewer])
+  for (const [actor, email] of Object.entries(EMAIL) as [ActorKey, string][]) agents.set(actor, await signedIn(rt.app, email))
+})
+test.after(async () => { await rt.dispose() })
+
+/** Organisations inside an actor's subtree. */
+function inScope(actor: ActorKey): Set<OrgKey> {
+  const root = tree[ACTOR_ORG[actor]]
+  return new Set((Object.keys(tree) as OrgKey[]).filter((k) => tree[k].path.startsWith(root.path)))
+}
+
+/** Strings that must never appear in a body served to `actor`: names, emails and id references of organisations outside its subtree. */
+function forbidden(actor: ActorKey): { texts: string[]; patterns: RegExp[] } {
+  const visible = inScope(actor)
+  const texts: string[] = []
+  const patterns: RegExp[] = []
+  for (const key of Object.keys(tree) as OrgKey[]) {
+    if (visible.has(key)) continue
+    const id = tree[key].id
+    texts.push(tree[key].name, members.get(key)!.email, roles.get(key)!.name, ADMIN[key], `Token of ${tree[key].name}`)
+    patterns.push(new RegExp(`/organisations/${id}(?!\\d)`), new RegExp(`"(orgId|parentId|ownerOrgId|org_id|parent_id)":${id}(?!\\d)`), new RegExp(`[?&]org=${id}(?!\\d)`))
+  }
+  return { texts, patterns }
+}
+
+async function idFor(param: Param, org: OrgKey, fresh: boolean): Promise<number> {
+  const db = rt.database.db
+  if (!fresh) return param === 'org' ? tree[org].id : param === 'user' ? members.get(org)!.id : param === 'role' ? roles.get(org)!.id : tokens.get(org)!
+  sequence++
+  if (param === 'user') return addUser(db, tree[org], `fresh-${sequence}-${org.toLowerCase()}@test.example`, `Fresh ${sequence}`)
+  if (param === 'role') return addRole(db, tree[org], `Fresh role ${sequence}`, [['Organisation', 'read']])
+  if (param === 'token') return (await insertApiToken(db, { orgId: tree[org].id, userId: members.get(org)!.id, name: `Fresh token ${sequence}`, expiresAt: null })).id
+  return tree[org].id
+}
+
+function expected(spec: RouteSpec, c: Case): readonly number[] {
+  if (!spec.public && spec.needs && !PERMITTED[c.actor](spec.needs[0], spec.needs[1])) return [403]
+  if (c.target === 'sibling' || c.target === 'parent') return [404]
+  const ok = typeof spec.ok === 'function' ? spec.ok(c) : spec.ok
+  return typeof ok === 'number' ? [ok] : ok
+}
+
+async function send(agent: Agent, method: string, path: string, spec: RouteSpec, fragment: boolean): Promise<Response> {
+  const headers: Record<string, string> = fragment ? { 'hx-request': 'true' } : {}
+  if (method === 'GET') return agent.get(path, headers)
+  const token = await agent.csrf('/')
+  if (path.startsWith('/api/')) {
+    return agent.request(path, { method, body: JSON.stringify(spec.body ?? {}), headers: { ...headers, 'content-type': 'application/json', 'x-csrf-token': token, 'sec-fetch-site': 'same-origin' } })
+  }
+  return agent.postForm(path, Object.fromEntries(Object.entries(spec.body ?? {}).map(([k, v]) => [k, String(v)])), { csrf: token, headers })
+}
+
+const auditCount = async () => Number((await rt.database.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n)
+
+function served(): string[] {
+  const seen = new Set<string>()
+  for (const route of rt.app.routes) if (route.method !== 'ALL') seen.add(`${route.method} ${route.path}`)
+  return [...seen].sort()
+}
+
+test('every route the app serves is classified in the matrix', () => {
+  const unclassified = served().filter((key) => !ROUTES[key])
+  assert.equal(unclassified, [], `classify these routes in test/http/cross-tenant.test.ts: ${unclassified.join(', ')}`)
+  const stale = Object.keys(ROUTES).filter((key) => !served().includes(key))
+  assert.equal(stale, [], `these classified routes no longer exist: ${stale.join(', ')}`)
+})
+
+const keys = Object.keys(ROUTES)
+const actors = Object.keys(TARGETS) as ActorKey[]
+const caseCount = keys.reduce((sum, key) => {
+  const spec = ROUTES[key]!
+  const perActor = spec.param ? actors.reduce((n, a) => n + Object.keys(TARGETS[a]).length, 0) : actors.length
+  const shapes = key.startsWith('GET ') && !key.startsWith('GET /api/') && !spec.public ? 2 : 1
+  return sum + perActor * shapes
+}, 0)
+
+test(`${caseCount} cases: each route x actor x target answers as expected and leaks nothing`, async () => {
+  const failures: string[] = []
+  for (const key of keys) {
+    const spec = ROUTES[key]!
+    const [method, pattern] = key.split(' ') as [string, string]
+    for (const actor of actors) {
+      const targets: (TargetKind | 'none')[] = spec.param ? (Object.keys(TARGETS[actor]) as TargetKind[]) : ['none']
+      for (const target of targets) {
+        const shapes = method === 'GET' && !pattern.startsWith('/api/') && !spec.public ? [false, true] : [false]
+        for (const fragment of shapes) {
+          let path = pattern.replace(':name', 'app.css')
+          if (spec.param) path = path.replace(':id', String(await idFor(spec.param, TARGETS[actor][target as TargetKind]!, !!spec.fresh)))
+          if (spec.query) path += `?${spec.query}`
+          // Signing out ends the session: use a fresh agent for that route.
+          const agent = key === 'POST /logout' ? await signedIn(rt.app, EMAIL[actor]) : agents.get(actor)!
+          const before = method === 'GET' ? 0 : await auditCount()
+          const res = await send(agent, method, path, spec, fragment)
+          const body = await res.text()
+          const label = `${key}${fragment ? ' (fragment)' : ''} as ${actor} on ${target} -> ${res.status}`
+          const want = expected(spec, { actor, target })
+          if (!want.includes(res.status)) failures.push(`${label}, expected ${want.join('|')}`)
+          const { texts, patterns } = forbidden(actor)
+          for (const text of texts) if (body.includes(text)) failures.push(`${label}: body contains foreign "${text}"`)
+          for (const p of patterns) if (p.test(body)) failures.push(`${label}: body matches foreign ${p}`)
+          if (method !== 'GET' && res.status >= 400 && (await auditCount()) !== before) failures.push(`${label}: refused but the audit log changed`)
+        }
+      }
+    }
+  }
+  assert.equal(failures, [], `${failures.length} failing case(s):\n${failures.slice(0, 60).join('\n')}`)
+})
+
+test.run()
