@@ -93,7 +93,7 @@ function compile(node: Condition, ctx: Context, negated: boolean): Compiled {
     case 'nor': {
       // nor(a, b) is and(not a, not b).
       const parts = children.map((child) => compile(child, ctx, !negated))
-      return negated ? and(parts) : or(parts)
+      return negated ? or(parts) : and(parts)
     }
     case 'not': {
       const [child] = children
@@ -130,7 +130,7 @@ function compileField(node: FieldNode, ctx: Context, negated: boolean): Compiled
     case 'lte':
     case 'gt':
     case 'gte':
-      return ordered(column, operator, comparable(node), field, negated)
+      return ordered(column, operator, comparable(node), negated)
     case 'exists':
       // CASL asks whether the row has the key; a selected column always has one, even when NULL.
       if (typeof value !== 'boolean') throw badValue(node, 'a boolean')
@@ -170,10 +170,11 @@ function within(column: Expression<unknown>, list: ReadonlyArray<Scalar | null>,
     : or([sql<SqlBool>`${column} is null`, notInList])
 }
 
-function ordered(column: Expression<unknown>, operator: Ordering, value: string | number | bigint | Date, field: string, negated: boolean): Compiled {
-  // JavaScript coerces null to 0 in `<`, so CASL's answer for a NULL depends on the value. CASL's
-  // own matcher is asked rather than copying its comparison.
-  const nullMatches = mongoQueryMatcher({ [field]: { [`$${operator}`]: value } })({ [field]: null })
+function ordered(column: Expression<unknown>, operator: Ordering, value: string | number | bigint | Date, negated: boolean): Compiled {
+  // JavaScript coerces null to 0 in `<`, so CASL's answer for a NULL depends on the value. We ask
+  // CASL's own matcher instead of copying its comparison. The key is fixed: a dotted field name
+  // would be read as a path.
+  const nullMatches = mongoQueryMatcher({ v: { [`$${operator}`]: value } })({ v: null })
   const op = ORDERINGS[negated ? COMPLEMENT[operator] : operator]
   const lhs = typeof value === 'string' ? sql`${column} collate "C"` : column
   const comparison = sql<SqlBool>`${lhs} ${sql.raw(op)} ${value}`
@@ -217,10 +218,10 @@ function unsupported(operator: string, field?: string): RuleFieldError {
 }
 
 function badValue(node: FieldNode, expected: string): RuleFieldError {
-  return new RuleFieldError(`The rule condition "$${node.operator}" on "${node.field}" needs ${expected}, got ${describe(node.value)}.`)
+  return new RuleFieldError(`The rule condition "$${node.operator}" on "${node.field}" needs ${expected}, got ${describeValue(node.value)}.`)
 }
 
-function describe(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value instanceof RegExp) return 'a regular expression'
   if (Array.isArray(value)) return 'an array'
   return value === null ? 'null' : typeof value
