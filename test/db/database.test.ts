@@ -7,6 +7,7 @@ import type { Database } from '../../core/db/schema.ts'
 import { definePlugin } from '../../core/plugins/define.ts'
 import { migrationSets } from '../../core/runtime.ts'
 import { ScopedDb } from '../../core/tenancy/scoped-db.ts'
+import { coreMigrations } from '../../migrations/index.ts'
 import { builtInPlugins } from '../../plugins/index.ts'
 import { dbLabel, testRuntime, type TestRuntime } from '../support/fixture.ts'
 
@@ -37,8 +38,8 @@ db('migrations are applied, recorded per owner, and a second run applies nothing
   assert.equal(await pendingMigrations(kysely, sets), [])
   assert.equal(await migrateAll(kysely, sets), [])
   const { rows } = await sql<{ name: string }>`select name from ${sql.table(`${MIGRATION_SCHEMA}.core`)}`.execute(kysely)
-  assert.equal(rows.map((r) => r.name), ['0001_core'])
-  for (const table of ['organisations', 'users', 'sessions', 'login_throttle']) {
+  assert.equal(rows.map((r) => r.name).sort(), Object.keys(coreMigrations).sort())
+  for (const table of ['organisations', 'users', 'sessions', 'login_throttle', 'roles', 'role_permissions', 'role_manages', 'user_roles', 'api_tokens', 'audit_log']) {
     const found = await sql<{ exists: boolean }>`select to_regclass(${table}) is not null as exists`.execute(kysely)
     assert.ok(found.rows[0]!.exists, `${table} exists`)
   }
