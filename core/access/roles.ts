@@ -185,14 +185,24 @@ export async function createRole(sdb: ScopedDb<any>, caller: RoleCaller, catalog
   })
 }
 
+/**
+ * Why the caller may not edit or delete `role`, or undefined when it may. `ownedInScope` says
+ * whether the role's owner organisation is in the caller's subtree (pages know it already).
+ */
+export function changeRefusal(caller: RoleCaller, role: RoleDetail, ownedInScope: boolean): string | undefined {
+  if (role.system_key) return 'System roles are part of the product and cannot be changed.'
+  if (!ownedInScope) return 'This role is shared with you by an organisation above yours; only it can change the role.'
+  if (!managesRole(caller, role)) return 'You do not manage this role.'
+  return undefined
+}
+
 /** A custom role the caller may change: visible, owned in scope, not a system role, and managed by the caller. */
 async function changeableRole(sdb: ScopedDb<any>, caller: RoleCaller, id: number): Promise<RoleDetail> {
   const role = await visibleRole(sdb, caller.grants, id)
   if (!role) throw notFound('role')
-  if (role.system_key) throw new HttpProblem(403, 'System roles are part of the product and cannot be changed.')
-  const owned = await sdb.organisation(role.org_id!)
-  if (!owned) throw new HttpProblem(403, 'This role belongs to an organisation above yours; only it can change the role.')
-  if (!managesRole(caller, role)) throw new HttpProblem(403, 'You do not manage this role.')
+  const owned = role.org_id === null ? undefined : await sdb.organisation(role.org_id)
+  const refusal = changeRefusal(caller, role, owned !== undefined)
+  if (refusal) throw new HttpProblem(403, refusal)
   return role
 }
 
@@ -234,6 +244,20 @@ export async function deleteRole(sdb: ScopedDb<any>, caller: RoleCaller, id: num
     if (holders.length && reassignTo !== undefined) {
       const target = reassignTo === id ? undefined : await visibleRole(trx, caller.grants, reassignTo)
       if (!target || !managesRole(caller, target)) throw new HttpProblem(422, 'Choose a different role that you manage.', { reassignTo: 'Choose a role you manage' })
+      // The same limits as assigning by hand (setUserRoles): Super Administrator stays in the
+      // operator, and a custom role stays inside its owner's subtree.
+      const misfits = await db.selectFrom('user_roles as ur').innerJoin('users as u', 'u.id', 'ur.user_id').innerJoin('organisations as o', 'o.id', 'u.org_id')
+        .select('u.id')
+        .where('ur.role_id', '=', id)
+        .where((eb) => target.system_key === SUPER_ADMIN
+          ? eb('o.parent_id', 'is not', null)
+          : target.org_id !== null
+            ? eb('o.path', 'not like', eb.selectFrom('organisations').select(sql<string>`path || '%'`.as('p')).where('id', '=', target.org_id))
+            : sql<boolean>`false`)
+        .execute()
+      if (misfits.length) {
+        throw new HttpProblem(422, `"${target.name}" cannot be given to every user of this role: it is not available in their organisation.`, { reassignTo: 'Choose a role available to all its users' })
+      }
       await db.insertInto('user_roles')
         .columns(['user_id', 'role_id'])
         .expression((eb) => eb.selectFrom('user_roles').select(['user_id', eb.val(reassignTo).as('role_id')]).where('role_id', '=', id))

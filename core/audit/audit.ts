@@ -37,8 +37,10 @@ function redact(value: unknown): unknown {
 
 function jsonb(value: unknown) {
   const clean = redact(value)
-  // Cast from text: drivers then send one string and never re-encode it.
-  return clean === undefined ? null : sql<unknown>`cast(${JSON.stringify(clean)} as jsonb)`
+  // Cast from text: drivers then send one string and never re-encode it. The inner cast matters:
+  // with `cast($1 as jsonb)` PostgreSQL types the parameter jsonb, and postgres.js then encodes the
+  // string as JSON again (a jsonb string, not an object).
+  return clean === undefined ? null : sql<unknown>`cast(cast(${JSON.stringify(clean)} as text) as jsonb)`
 }
 
 /** Writes one audit row with the handle's actor. Call it inside the transaction that made the change. */

@@ -87,6 +87,19 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /organisations/:id': { param: 'org', needs: ['read', 'Organisation'], ok: 200 },
   'GET /organisations/:id/edit': { param: 'org', needs: ['update', 'Organisation'], ok: 200 },
   'POST /organisations/:id': { param: 'org', needs: ['update', 'Organisation'], body: { name: '' }, ok: 422 },
+  'GET /roles': { needs: ['read', 'Role'], ok: 200 },
+  'GET /roles/new': { needs: ['create', 'Role'], ok: 200 },
+  'POST /roles': { needs: ['create', 'Role'], body: { name: '' }, ok: 422 },
+  'GET /roles/:id': { param: 'role', needs: ['read', 'Role'], ok: 200 },
+  'GET /roles/:id/edit': { param: 'role', needs: ['update', 'Role'], ok: 200 },
+  'POST /roles/:id': { param: 'role', needs: ['update', 'Role'], body: { name: '' }, ok: 422 },
+  'POST /roles/:id/delete': { param: 'role', fresh: true, needs: ['delete', 'Role'], ok: 303 },
+  'GET /api/v1/permissions': { needs: ['read', 'Role'], ok: 200 },
+  'GET /api/v1/roles': { needs: ['read', 'Role'], ok: 200 },
+  'POST /api/v1/roles': { needs: ['create', 'Role'], body: { name: '' }, ok: 422 },
+  'GET /api/v1/roles/:id': { param: 'role', needs: ['read', 'Role'], ok: 200 },
+  'PUT /api/v1/roles/:id': { param: 'role', needs: ['update', 'Role'], body: { name: '' }, ok: 422 },
+  'DELETE /api/v1/roles/:id': { param: 'role', fresh: true, needs: ['delete', 'Role'], ok: 200 },
 }
 
 // ---- fixture ------------------------------------------------------------------------------------

@@ -4,3 +4,11 @@ document.addEventListener('htmx:config:request', function (event) {
   var meta = document.querySelector('meta[name="csrf-token"]')
   if (meta && event.detail && event.detail.ctx) event.detail.ctx.request.headers['X-CSRF-Token'] = meta.content
 })
+
+// Roles matrix (plugins/roles): ticking a row's "All" ticks the row's other boxes too, so the
+// matrix shows what "All" includes. Only a convenience: the server checks every permission.
+document.addEventListener('change', function (event) {
+  var box = event.target
+  if (!box || !box.matches || !box.matches('[data-role-matrix] input[data-row-all]') || !box.checked) return
+  box.closest('tr').querySelectorAll('input[type="checkbox"]:not(:disabled)').forEach(function (other) { other.checked = true })
+})
