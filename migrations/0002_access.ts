@@ -103,6 +103,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute()
   await sql`create index audit_log_org_at on audit_log (org_id, at desc, id desc)`.execute(db)
   await sql`create index audit_log_at on audit_log (at desc, id desc)`.execute(db)
+  await sql`create index audit_log_actor on audit_log (actor_user_id, at desc, id desc)`.execute(db)
 
   for (const role of SYSTEM_ROLES) {
     const { id } = await db.insertInto('roles')

@@ -27,12 +27,12 @@ export interface AuditEntry {
   readonly after?: unknown
 }
 
-/** Keys never written to the log, at any depth. */
-const SECRET_KEYS = new Set(['password', 'password_hash', 'passwordHash', 'token', 'token_hash', 'tokenHash', 'secret'])
+/** Keys never written to the log, at any depth: `password`, `newPassword`, `password_hash`, `apiToken`, `tokenHash`, `secret`... */
+const SECRET_KEY = /(password|secret|token)(_?hash)?$/i
 
 function redact(value: unknown): unknown {
   if (value === undefined) return undefined
-  return JSON.parse(JSON.stringify(value, (key, inner) => (SECRET_KEYS.has(key) ? '[redacted]' : inner)))
+  return JSON.parse(JSON.stringify(value, (key, inner) => (SECRET_KEY.test(key) ? '[redacted]' : inner)))
 }
 
 function jsonb(value: unknown) {
