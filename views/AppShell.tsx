@@ -52,11 +52,17 @@ function groupNav(nav: readonly NavEntry[]): [string, NavEntry[]][] {
   return [...sections].map(([section, entries]) => [section, entries.sort((a, b) => (a.order ?? 100) - (b.order ?? 100))])
 }
 
-function isCurrent(href: string, path: string): boolean {
+function matches(href: string, path: string): boolean {
   return href === '/' ? path === '/' : path === href || path.startsWith(href + '/')
 }
 
+/** The entry for the page: the longest matching href, so `/users/tokens` marks "API tokens", not "Users". */
+function currentHref(nav: readonly NavEntry[], path: string): string | undefined {
+  return nav.filter((entry) => matches(entry.href, path)).sort((a, b) => b.href.length - a.href.length)[0]?.href
+}
+
 export function AppShell(props: ShellProps) {
+  const current = currentHref(props.nav, props.currentPath)
   return (
     <Document title={props.title} csrfToken={props.csrfToken}>
       <header class="topbar">
@@ -80,7 +86,7 @@ export function AppShell(props: ShellProps) {
               <h2>{section}</h2>
               <ul>
                 {entries.map((entry) => (
-                  <li><a href={entry.href} aria-current={isCurrent(entry.href, props.currentPath) ? 'page' : undefined}>{entry.label}</a></li>
+                  <li><a href={entry.href} aria-current={entry.href === current ? 'page' : undefined}>{entry.label}</a></li>
                 ))}
               </ul>
             </section>
