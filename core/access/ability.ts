@@ -6,7 +6,7 @@
  */
 import { createMongoAbility, type MongoAbility, type RawRuleOf } from '@casl/ability'
 import type { MiddlewareHandler } from 'hono'
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import type { AppEnv } from '../http/env.ts'
 import { HttpProblem } from '../http/problem.ts'
@@ -37,19 +37,33 @@ export interface UserGrants {
 
 export const NO_GRANTS: UserGrants = Object.freeze({ roleIds: [], grants: [], managesAll: false, managedRoleIds: [] })
 
-/** Reads the user's roles, their permissions and delegation: two small indexed queries. */
+/**
+ * The user's roles that are in effect: system roles, and custom roles owned by the user's
+ * organisation or one above it. A custom role works only inside its owner's subtree; after the
+ * user's organisation is moved elsewhere, the assignment stays in the table but gives nothing.
+ */
+function rolesInEffect(db: Kysely<Database>, userId: number) {
+  return db.selectFrom('user_roles as ur')
+    .innerJoin('roles as r', 'r.id', 'ur.role_id')
+    .innerJoin('users as u', 'u.id', 'ur.user_id')
+    .innerJoin('organisations as uo', 'uo.id', 'u.org_id')
+    .leftJoin('organisations as ro', 'ro.id', 'r.org_id')
+    .select('ur.role_id')
+    .where('ur.user_id', '=', userId)
+    .where(sql<boolean>`(r.org_id is null or uo.path like ro.path || '%')`)
+}
+
+/** Reads the user's roles in effect, their permissions and delegation: two small indexed queries. */
 export async function loadGrants(db: Kysely<Database>, userId: number): Promise<UserGrants> {
   const [perms, manages] = await Promise.all([
-    db.selectFrom('user_roles as ur')
-      .innerJoin('roles as r', 'r.id', 'ur.role_id')
+    db.selectFrom('roles as r')
       .leftJoin('role_permissions as p', 'p.role_id', 'r.id')
       .select(['r.id', 'r.manages_all', 'p.subject', 'p.action'])
-      .where('ur.user_id', '=', userId)
+      .where('r.id', 'in', rolesInEffect(db, userId))
       .execute(),
-    db.selectFrom('user_roles as ur')
-      .innerJoin('role_manages as m', 'm.role_id', 'ur.role_id')
+    db.selectFrom('role_manages as m')
       .select('m.managed_role_id')
-      .where('ur.user_id', '=', userId)
+      .where('m.role_id', 'in', rolesInEffect(db, userId))
       .execute(),
   ])
   const grants = new Map<string, Grant>()

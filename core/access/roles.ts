@@ -3,13 +3,14 @@
  * product) and holds permission pairs plus the roles it may manage: all of them, or a list.
  *
  * The rules, enforced here on the server whatever a form sends:
- * - you see system roles, roles owned in your subtree, and roles your roles list as managed;
+ * - you see system roles, roles owned in your subtree, and roles your roles list as managed (when
+ *   owned by your organisation or one above it: only those can be given in your subtree);
  * - you manage (assign, edit, delete) a role only if one of your roles manages it (all, or by
  *   name), and only if it grants nothing you do not hold yourself: no escalation;
  * - a new or edited role asks for nothing you do not hold, and manages only roles you manage;
  * - a custom role is used only inside its owner's subtree; Super Administrator only in the operator.
  */
-import { sql, type Kysely, type Transaction } from 'kysely'
+import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely'
 import { z } from 'zod'
 import type { Database, OrganisationRow, RoleRow } from '../db/schema.ts'
 import { recordAudit } from '../audit/audit.ts'
@@ -37,17 +38,36 @@ function unscoped(sdb: ScopedDb<any>): Kysely<Database> {
   return executorOf(sdb) as Kysely<Database>
 }
 
+/**
+ * Which roles the caller can see: system roles, roles owned in its subtree, and roles its roles
+ * list as managed, but those only where they can be given (owned by the caller's organisation or
+ * one above it): one owned by a sibling could never be assigned here, so naming it would only leak it.
+ */
+function visible(sdb: ScopedDb<any>, grants: UserGrants) {
+  const explicit = grants.managedRoleIds.length ? grants.managedRoleIds : [0]
+  return (eb: ExpressionBuilder<Database, 'roles'>) => eb.or([
+    eb('roles.org_id', 'is', null),
+    eb('roles.org_id', 'in', eb.selectFrom('organisations').select('id').where('path', 'like', sdb.pathPattern)),
+    eb.and([
+      eb('roles.id', 'in', explicit),
+      eb('roles.org_id', 'in', eb.selectFrom('organisations').select('id').where(sql<boolean>`${sdb.scope.path} like path || '%'`)),
+    ]),
+  ])
+}
+
+/** The ids among `ids` of roles the caller can see (as {@link visibleRoles} would list them). */
+export async function visibleRoleIds(sdb: ScopedDb<any>, grants: UserGrants, ids: readonly number[]): Promise<Set<number>> {
+  const wanted = ids.filter((id) => Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647)
+  if (wanted.length === 0) return new Set()
+  const rows = await unscoped(sdb).selectFrom('roles').select('roles.id').where('roles.id', 'in', wanted).where(visible(sdb, grants)).execute()
+  return new Set(rows.map((r) => r.id))
+}
+
 /** Roles the caller can see, as full rows with permissions, delegation and (scoped) user counts, by name. */
 export async function visibleRoles(sdb: ScopedDb<any>, grants: UserGrants): Promise<RoleDetail[]> {
-  const db = unscoped(sdb)
-  const explicit = grants.managedRoleIds.length ? grants.managedRoleIds : [0]
-  const roles = await db.selectFrom('roles')
+  const roles = await unscoped(sdb).selectFrom('roles')
     .selectAll()
-    .where((eb) => eb.or([
-      eb('org_id', 'is', null),
-      eb('org_id', 'in', eb.selectFrom('organisations').select('id').where('path', 'like', sdb.pathPattern)),
-      eb('id', 'in', explicit),
-    ]))
+    .where(visible(sdb, grants))
     .orderBy(sql`system_key is null`).orderBy(sql`lower(name)`)
     .execute()
   return withDetails(sdb, roles)
@@ -237,7 +257,14 @@ export async function deleteRole(sdb: ScopedDb<any>, caller: RoleCaller, id: num
   const role = await changeableRole(sdb, caller, id)
   return sdb.transaction(async (trx) => {
     const db = unscoped(trx)
-    const holders = await db.selectFrom('user_roles').select('user_id').where('role_id', '=', id).execute()
+    // Locked first: an assignment made meanwhile is then either among the holders below, or waits
+    // and fails on the deleted role; it is never dropped unseen.
+    await db.selectFrom('roles').select('id').where('id', '=', id).forUpdate().execute()
+    // Holders in the caller's subtree. The role's owner is in that subtree and a custom role works
+    // only inside its owner's subtree, so an assignment outside it (left by a moved organisation)
+    // gives nothing: it goes with the role, and is neither counted, named nor reassigned.
+    const holders = await db.selectFrom('user_roles as ur').innerJoin('users as u', 'u.id', 'ur.user_id').innerJoin('organisations as o', 'o.id', 'u.org_id')
+      .select('ur.user_id').where('ur.role_id', '=', id).where('o.path', 'like', trx.pathPattern).execute()
     if (holders.length && reassignTo === undefined) {
       throw new HttpProblem(409, `${holders.length} user${holders.length === 1 ? ' holds' : 's hold'} this role. Choose a role to give them instead, or remove it from them first.`, { reassignTo: 'Choose a role for its users' })
     }
@@ -249,6 +276,7 @@ export async function deleteRole(sdb: ScopedDb<any>, caller: RoleCaller, id: num
       const misfits = await db.selectFrom('user_roles as ur').innerJoin('users as u', 'u.id', 'ur.user_id').innerJoin('organisations as o', 'o.id', 'u.org_id')
         .select('u.id')
         .where('ur.role_id', '=', id)
+        .where('o.path', 'like', trx.pathPattern)
         .where((eb) => target.system_key === SUPER_ADMIN
           ? eb('o.parent_id', 'is not', null)
           : target.org_id !== null
@@ -260,11 +288,13 @@ export async function deleteRole(sdb: ScopedDb<any>, caller: RoleCaller, id: num
       }
       await db.insertInto('user_roles')
         .columns(['user_id', 'role_id'])
-        .expression((eb) => eb.selectFrom('user_roles').select(['user_id', eb.val(reassignTo).as('role_id')]).where('role_id', '=', id))
+        .expression((eb) => eb.selectFrom('user_roles').select(['user_id', eb.val(reassignTo).as('role_id')])
+          .where('role_id', '=', id)
+          .where('user_id', 'in', eb.selectFrom('users as u').innerJoin('organisations as o', 'o.id', 'u.org_id').select('u.id').where('o.path', 'like', trx.pathPattern)))
         .onConflict((oc) => oc.doNothing())
         .execute()
-      await db.deleteFrom('user_roles').where('role_id', '=', id).execute()
     }
+    await db.deleteFrom('user_roles').where('role_id', '=', id).execute()
     await db.deleteFrom('roles').where('id', '=', id).execute()
     await recordAudit(trx, {
       orgId: role.org_id!, action: 'delete', subject: 'Role', subjectId: id,

@@ -36,7 +36,7 @@ export function auditEntryJson(e: AuditEntryView): AuditEntryJson {
 export function auditApi(): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   app.get('/audit-log', can('read', 'AuditLog'), async (c) => {
-    const { entries, next } = await auditPage(c.var.db, parseAuditQuery(c.req.query()))
+    const { entries, next } = await auditPage(c.var.db, parseAuditQuery(c.req.query()), c.var.grants)
     return c.json({ entries: entries.map(auditEntryJson), next })
   })
   return app

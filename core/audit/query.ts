@@ -9,6 +9,8 @@
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely'
 import { z } from 'zod'
+import { NO_GRANTS, type UserGrants } from '../access/ability.ts'
+import { visibleRoleIds } from '../access/roles.ts'
 import type { Database } from '../db/schema.ts'
 import { HttpProblem } from '../http/problem.ts'
 import { executorOf, ScopedDb } from '../tenancy/scoped-db.ts'
@@ -222,15 +224,17 @@ async function checkCursor(sdb: ScopedDb, before: string): Promise<void> {
 
 /**
  * One page of entries, newest first. `query.before` continues after a previous page. Throws a 400
- * when the organisation filter or the cursor is outside the reader's subtree.
+ * when the organisation filter or the cursor is outside the reader's subtree. `grants` (the
+ * reader's, `c.var.grants`) decide which role ids in before/after are shown; without them only
+ * system roles and roles owned in the subtree are.
  */
-export async function auditPage(sdb: ScopedDb, query: AuditQuery): Promise<AuditPage> {
+export async function auditPage(sdb: ScopedDb, query: AuditQuery, grants: UserGrants = NO_GRANTS): Promise<AuditPage> {
   const filter = await checkFilter(sdb, query.filter)
   if (query.before !== undefined) await checkCursor(sdb, query.before)
   const rows = await fetchRows(sdb, filter, query.before, query.limit + 1)
   const more = rows.length > query.limit
   const page = more ? rows.slice(0, query.limit) : rows
-  const entries = await present(sdb, page, await foreignNames(sdb))
+  const entries = await present(sdb, page, await foreignNames(sdb), grants)
   return { entries, next: more ? page[page.length - 1]!.id : null }
 }
 
@@ -238,13 +242,13 @@ export async function auditPage(sdb: ScopedDb, query: AuditQuery): Promise<Audit
  * Every entry matching `filter`, newest first, in batches read one keyset page at a time, so an
  * export of millions of rows neither holds them in memory nor keeps a transaction open.
  */
-export async function* auditBatches(sdb: ScopedDb, filter: AuditFilter, batchSize = 500): AsyncGenerator<AuditEntryView[]> {
+export async function* auditBatches(sdb: ScopedDb, filter: AuditFilter, batchSize = 500, grants: UserGrants = NO_GRANTS): AsyncGenerator<AuditEntryView[]> {
   const checked = await checkFilter(sdb, filter)
   const names = await foreignNames(sdb)
   let before: string | undefined
   for (;;) {
     const rows = await fetchRows(sdb, checked, before, batchSize)
-    if (rows.length) yield await present(sdb, rows, names)
+    if (rows.length) yield await present(sdb, rows, names, grants)
     if (rows.length < batchSize) return
     before = rows[rows.length - 1]!.id
   }
@@ -290,25 +294,75 @@ async function foreignNames(sdb: ScopedDb): Promise<string[]> {
 }
 
 /**
+ * Quoted names in the rows' summaries that belong to an organisation outside the subtree (and to
+ * none inside it), other than the provider chain's. A summary names organisations as they were
+ * when it was written: after a move, `created under "Alpha"` would name the reader's sibling.
+ */
+async function outsideNames(sdb: ScopedDb, rows: readonly RawRow[], known: readonly string[]): Promise<string[]> {
+  const quoted = new Set<string>()
+  for (const row of rows) for (const match of row.summary.matchAll(/"([^"]{1,200})"/g)) quoted.add(match[1]!)
+  for (const name of known) quoted.delete(name)
+  if (quoted.size === 0) return []
+  const found = await (executorOf(sdb) as Kysely<Database>).selectFrom('organisations')
+    .select(['name', sql<boolean>`path like ${sdb.pathPattern}`.as('inside')])
+    .where('name', 'in', [...quoted]).execute()
+  const inside = new Set(found.filter((f) => f.inside).map((f) => f.name))
+  return [...new Set(found.filter((f) => !f.inside && !inside.has(f.name)).map((f) => f.name))].sort((a, b) => b.length - a.length)
+}
+
+/**
  * Only the quoted form is replaced (summaries quote names): a bare match would also hit names in
  * scope that merely contain the provider's, e.g. "Acme Client 1" under "Acme".
  */
-function maskSummary(summary: string, names: readonly string[]): string {
+function maskSummary(summary: string, names: readonly string[], others: readonly string[] = []): string {
   let out = summary
   for (const name of names) out = out.replaceAll(`"${name}"`, 'your provider')
+  for (const name of others) out = out.replaceAll(`"${name}"`, 'another organisation')
   return out
 }
 
-async function present(sdb: ScopedDb, rows: readonly RawRow[], names: readonly string[]): Promise<AuditEntryView[]> {
+/** Keys in before/after of User and Role entries that hold role ids; a role the reader cannot see is shown as null. */
+const ROLE_REF_KEYS = new Set(['roleIds', 'managedRoleIds', 'added', 'removed', 'reassignedTo'])
+const ROLE_REF_SUBJECTS = new Set(['User', 'Role'])
+
+function roleIdsOf(value: unknown): number[] {
+  const list = Array.isArray(value) ? value : [value]
+  return list.filter((v): v is number => Number.isSafeInteger(v))
+}
+
+function forRoleRefs(value: unknown, fn: (key: string, v: unknown) => void): void {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return
+  for (const [key, v] of Object.entries(value)) if (ROLE_REF_KEYS.has(key)) fn(key, v)
+}
+
+function maskRoleRefs(value: unknown, visible: ReadonlySet<number>): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value
+  const mask = (v: unknown) => (typeof v === 'number' && !visible.has(v) ? null : v)
+  const out: Record<string, unknown> = { ...value }
+  forRoleRefs(value, (key, v) => { out[key] = Array.isArray(v) ? v.map(mask) : mask(v) })
+  return out
+}
+
+async function present(sdb: ScopedDb, rows: readonly RawRow[], names: readonly string[], grants: UserGrants): Promise<AuditEntryView[]> {
   const refs = new Set<number>()
+  const roleRefs = new Set<number>()
   for (const row of rows) {
     collectOrgRefs(row.before, refs)
     collectOrgRefs(row.after, refs)
+    if (ROLE_REF_SUBJECTS.has(row.subject)) {
+      for (const side of [row.before, row.after]) forRoleRefs(side, (_key, v) => { for (const id of roleIdsOf(v)) roleRefs.add(id) })
+    }
   }
   const visible = new Set<number>()
   if (refs.size) {
     const found = await sdb.organisations().select('organisations.id').where('organisations.id', 'in', [...refs]).execute()
     for (const f of found) visible.add(f.id)
+  }
+  const visibleRoles = await visibleRoleIds(sdb, grants, [...roleRefs])
+  const others = await outsideNames(sdb, rows, names)
+  const masked = (row: RawRow, side: unknown) => {
+    const orgsMasked = maskOrgRefs(side, visible)
+    return ROLE_REF_SUBJECTS.has(row.subject) ? maskRoleRefs(orgsMasked, visibleRoles) : orgsMasked
   }
   return rows.map((row): AuditEntryView => ({
     id: String(row.id),
@@ -321,9 +375,9 @@ async function present(sdb: ScopedDb, rows: readonly RawRow[], names: readonly s
     action: row.action,
     subject: row.subject,
     subjectId: row.subject_id,
-    summary: maskSummary(row.summary, names),
-    before: maskOrgRefs(row.before, visible),
-    after: maskOrgRefs(row.after, visible),
+    summary: maskSummary(row.summary, names, others),
+    before: masked(row, row.before),
+    after: masked(row, row.after),
   }))
 }
 

@@ -30,6 +30,9 @@ export async function renderProblem(c: Context<AppEnv>, status: ContentfulStatus
 export async function handleError(error: Error, c: Context<AppEnv>): Promise<Response> {
   if (error instanceof HttpProblem) return renderProblem(c, error.status, error.message, error.fields)
   if (error instanceof OutOfScopeError) return renderProblem(c, 404, error.message)
+  // PostgreSQL cannot store a NUL character (in text, or as \u0000 in jsonb): bad input, not a 500.
+  const code = (error as { code?: unknown }).code
+  if (code === '22021' || code === '22P05') return renderProblem(c, 400, 'The request contains a character that cannot be stored (a NUL byte).')
   const status = (error as { status?: number }).status
   // Hono's own HTTPException (e.g. a malformed body) carries a 4xx status and a safe message.
   if (typeof status === 'number' && status >= 400 && status < 500) {

@@ -60,7 +60,7 @@ export const auditPlugin = definePlugin({
       let problem: HttpProblem | undefined
       try {
         query = parseAuditQuery(raw)
-        result = await auditPage(c.var.db, query)
+        result = await auditPage(c.var.db, query, c.var.grants)
       } catch (error) {
         if (!(error instanceof HttpProblem) || error.status !== 400) throw error
         problem = error
@@ -81,7 +81,7 @@ export const auditPlugin = definePlugin({
       const { filter } = parseAuditQuery(c.req.query())
       const db = c.var.db
       const log = c.var.log
-      const batches = auditBatches(db, filter)
+      const batches = auditBatches(db, filter, undefined, c.var.grants)
       // Pull the first batch now: a bad organisation filter is then a 400 page, not a broken download.
       const first = await batches.next()
       async function* rows() {
