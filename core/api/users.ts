@@ -139,6 +139,8 @@ export function userApi(): Hono<AppEnv> {
   })
 
   app.post('/api-tokens', can('create', 'ApiToken'), async (c) => {
+    // A leaked token must not be able to mint a longer-lived one: only a signed-in person makes tokens.
+    if (c.var.user?.via === 'token') throw new HttpProblem(403, 'API tokens are made by a signed-in person, not by another token.')
     const input = parse(tokenInput, await jsonBody(c))
     const { token, secret } = await createApiToken(c.var.db, userCaller(c.var), input)
     c.var.log.info('api token created', { tokenId: token.id })

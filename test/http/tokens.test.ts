@@ -102,6 +102,16 @@ test('a token made on the page is shown once, works on the API, and is revoked w
   assert.not.match(text, row.token_hash)
 })
 
+test('a token cannot mint another token (a leaked one could outlive its expiry); the person can', async () => {
+  const alpha = await signedIn(rt.app, ADMIN.alpha)
+  const { secret } = await makeToken(alpha, 'Minting probe', '1')
+  const before = await db().selectFrom('api_tokens').select('id').execute()
+  const res = await bearer(secret, '/api/v1/api-tokens', { method: 'POST', body: JSON.stringify({ name: 'Forever' }) })
+  assert.is(res.status, 403)
+  assert.match(await res.text(), 'signed-in person')
+  assert.is((await db().selectFrom('api_tokens').select('id').execute()).length, before.length)
+})
+
 test('an expired token is refused with 401', async () => {
   const alpha = await signedIn(rt.app, ADMIN.alpha)
   const { secret, id } = await makeToken(alpha, 'Short lived', '1')
