@@ -26,6 +26,7 @@ import type { Database, OrganisationRow, UserRow } from '../db/schema.ts'
 import { HttpProblem, notFound } from '../http/problem.ts'
 import { executorOf, type ScopedDb } from '../tenancy/scoped-db.ts'
 import type { AppAbility, UserGrants } from './ability.ts'
+import { rulesToSql } from './rules-to-sql.ts'
 import { managesAllRolesOf, setUserRoles, visibleRoles, type RoleCaller } from './roles.ts'
 
 /** Who is asking: a {@link RoleCaller} plus the request's ability and the caller's own user id. */
@@ -138,11 +139,19 @@ export async function rolesOfUsers(sdb: ScopedDb<any>, grants: UserGrants, userI
   return out
 }
 
-/** One page of users in scope matching `filter`, by name, with the total count. */
+/** The fields a rule about users may name, and the columns they are read from (rules -> SQL). */
+export const USER_RULE_FIELDS = { id: 'users.id', org_id: 'users.org_id', email: 'users.email', status: 'users.status' } as const
+
+/**
+ * One page of users in scope matching `filter`, by name, with the total count. The caller's
+ * `read User` rules are pushed into the query, so a conditional rule (e.g. a role that may not
+ * read disabled users) filters rows in SQL exactly as `ability.can()` would one by one.
+ */
 export async function listUsers(
-  sdb: ScopedDb<any>, grants: UserGrants, filter: UserFilter, paging: { limit: number; offset: number },
+  sdb: ScopedDb<any>, caller: { grants: UserGrants; ability: AppAbility }, filter: UserFilter, paging: { limit: number; offset: number },
 ): Promise<{ users: UserWithRoles[]; total: number }> {
-  let query = usersQuery(sdb)
+  const { grants } = caller
+  let query = usersQuery(sdb).where(rulesToSql(caller.ability, 'read', 'User', USER_RULE_FIELDS))
   if (filter.orgId !== undefined) query = query.where('users.org_id', '=', validId(filter.orgId) ? filter.orgId : 0)
   if (filter.status) query = query.where('users.status', '=', filter.status)
   if (filter.q) {

@@ -94,7 +94,7 @@ export function userApi(): Hono<AppEnv> {
     // An empty parameter (`?org=`) means no filter, as it does on the page.
     const query = parse(listQuery, Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v.trim() !== '')))
     if (query.org !== undefined && !(await c.var.db.organisation(query.org))) throw notFound('organisation')
-    const { users, total } = await listUsers(c.var.db, c.var.grants, { orgId: query.org, status: query.status, q: query.q }, { limit: query.limit, offset: query.offset })
+    const { users, total } = await listUsers(c.var.db, c.var, { orgId: query.org, status: query.status, q: query.q }, { limit: query.limit, offset: query.offset })
     return c.json({ users: users.map(userJson), total, limit: query.limit, offset: query.offset })
   })
 

@@ -107,7 +107,7 @@ export const usersPlugin = definePlugin({
         status: (USER_STATUSES as readonly string[]).includes(statusParam) ? statusParam : '',
         page: Number.isSafeInteger(pageParam) && pageParam >= 1 && pageParam <= 100_000 ? pageParam : 1,
       }
-      const { users, total } = await listUsers(c.var.db, c.var.grants,
+      const { users, total } = await listUsers(c.var.db, c.var,
         { orgId: filter.org, status: (filter.status || undefined) as UserStatus | undefined, q: filter.q },
         { limit: PAGE_SIZE, offset: (filter.page - 1) * PAGE_SIZE })
       return page(c, {
