@@ -4,11 +4,11 @@
  * pages: they live in core/access/roles.ts and hold for sessions and API tokens alike.
  */
 import { Hono, type Context } from 'hono'
-import type { z } from 'zod'
 import { can } from '../access/ability.ts'
 import { ACTIONS } from '../access/catalogue.ts'
 import { createRole, deleteRole, managesRole, roleInput, updateRole, visibleRoles, type RoleCaller, type RoleDetail } from '../access/roles.ts'
 import type { AppEnv } from '../http/env.ts'
+import { idParam, jsonBody, parseInput } from './json.ts'
 import { HttpProblem, notFound } from '../http/problem.ts'
 
 export interface RoleJson {
@@ -64,30 +64,9 @@ async function roleJson(c: Ctx, id: number): Promise<RoleJson> {
   return role
 }
 
-/** `:id` as a number, or 404 for anything that is not an id. */
-function idParam(c: Ctx): number {
-  const id = c.req.param('id') ?? ''
-  if (!/^\d{1,10}$/.test(id) || Number(id) > 2_147_483_647) throw notFound('role')
-  return Number(id)
-}
-
-function fieldErrors(error: z.ZodError): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const issue of error.issues) out[String(issue.path[0] ?? 'body')] ??= issue.message
-  return out
-}
-
 /** The request body checked against `roleInput`: 400 when it is not JSON, 422 with per-field messages when it does not fit. */
 async function bodyOf(c: Ctx) {
-  let body: unknown
-  try {
-    body = JSON.parse(await c.req.text())
-  } catch {
-    throw new HttpProblem(400, 'The request body is not valid JSON.')
-  }
-  const parsed = roleInput.safeParse(body)
-  if (!parsed.success) throw new HttpProblem(422, 'Some fields are not valid.', fieldErrors(parsed.error))
-  return parsed.data
+  return parseInput(roleInput, await jsonBody(c))
 }
 
 export function roleApi(): Hono<AppEnv> {
@@ -100,7 +79,7 @@ export function roleApi(): Hono<AppEnv> {
 
   app.get('/roles', can('read', 'Role'), async (c) => c.json({ roles: await rolesJson(c) }))
 
-  app.get('/roles/:id', can('read', 'Role'), async (c) => c.json({ role: await roleJson(c, idParam(c)) }))
+  app.get('/roles/:id', can('read', 'Role'), async (c) => c.json({ role: await roleJson(c, idParam(c, 'role')) }))
 
   app.post('/roles', can('create', 'Role'), async (c) => {
     const input = await bodyOf(c)
@@ -110,7 +89,7 @@ export function roleApi(): Hono<AppEnv> {
   })
 
   app.put('/roles/:id', can('update', 'Role'), async (c) => {
-    const id = idParam(c)
+    const id = idParam(c, 'role')
     await roleJson(c, id) // 404 before any word about the body
     const input = await bodyOf(c)
     await updateRole(c.var.db, callerOf(c), c.var.catalogue, id, input)
@@ -119,7 +98,7 @@ export function roleApi(): Hono<AppEnv> {
   })
 
   app.delete('/roles/:id', can('delete', 'Role'), async (c) => {
-    const id = idParam(c)
+    const id = idParam(c, 'role')
     const raw = c.req.query('reassignTo')
     if (raw !== undefined && raw !== '' && !/^\d{1,10}$/.test(raw)) {
       throw new HttpProblem(422, 'reassignTo must be the id of a role.', { reassignTo: 'Give the id of a role you manage' })

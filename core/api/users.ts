@@ -3,7 +3,7 @@
  * domain functions in core/access/users.ts and core/access/api-tokens.ts decide everything;
  * this file only reads JSON in and writes JSON out. Documented in plugins/users/README.md.
  */
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono'
 import { z } from 'zod'
 import { can } from '../access/ability.ts'
 import { createApiToken, listApiTokens, revokeApiToken, tokenInput, type ApiTokenSummary } from '../access/api-tokens.ts'
@@ -12,6 +12,7 @@ import {
   userInput, userPatch, USER_STATUSES, type UserStatus, type UserWithRoles,
 } from '../access/users.ts'
 import type { AppEnv } from '../http/env.ts'
+import { idParam, jsonBody } from './json.ts'
 import { HttpProblem, notFound } from '../http/problem.ts'
 
 export interface UserJson {
@@ -52,32 +53,12 @@ export function apiTokenJson(token: ApiTokenSummary): ApiTokenJson {
   }
 }
 
-/** The request body as a JSON object; anything else is a 400. An empty body counts as `{}` when allowed. */
-async function jsonBody(c: Context<AppEnv>, options: { emptyOk?: boolean } = {}): Promise<Record<string, unknown>> {
-  const text = await c.req.text()
-  if (options.emptyOk && text.trim() === '') return {}
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    throw new HttpProblem(400, 'The request body is not valid JSON.')
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new HttpProblem(400, 'The request body must be a JSON object.')
-  return value as Record<string, unknown>
-}
-
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const parsed = schema.safeParse(value)
   if (!parsed.success) throw inputProblem(parsed.error, 'Some fields are not valid.')
   return parsed.data
 }
 
-function idParam(c: Context<AppEnv>, what: string): number {
-  const raw = c.req.param('id') ?? ''
-  const id = /^\d{1,10}$/.test(raw) ? Number(raw) : 0
-  if (id <= 0 || id > 2_147_483_647) throw notFound(what)
-  return id
-}
 
 const listQuery = z.object({
   org: z.string().regex(/^\d{1,10}$/, 'Use an organisation id').transform(Number).optional(),

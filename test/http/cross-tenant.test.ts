@@ -81,6 +81,8 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /': { ok: 200 },
   'GET /api/v1/organisations': { needs: ['read', 'Organisation'], ok: 200 },
   'GET /api/v1/organisations/:id': { param: 'org', needs: ['read', 'Organisation'], ok: 200 },
+  'POST /api/v1/organisations': { needs: ['create', 'Organisation'], body: {}, ok: 422 },
+  'PATCH /api/v1/organisations/:id': { param: 'org', needs: ['update', 'Organisation'], body: { name: '' }, ok: 422 },
   'GET /organisations': { needs: ['read', 'Organisation'], ok: 200 },
   'GET /organisations/new': { needs: ['create', 'Organisation'], ok: ({ actor }) => (actor === 'customerA' ? 403 : 200) },
   'POST /organisations': { needs: ['create', 'Organisation'], body: { name: '' }, ok: 422 },

@@ -195,7 +195,8 @@ test('malformed JSON is 400, invalid fields 422 with per-field messages, a name 
   const fields = (await errorOf(invalid)).fields!
   assert.ok(fields.name && fields.permissions && fields.manages, JSON.stringify(fields))
   const notObject = await call('POST', '/api/v1/roles', [1, 2])
-  assert.is(notObject.status, 422)
+  assert.is(notObject.status, 400)
+  assert.match((await errorOf(notObject)).message, 'must be a JSON object')
   const unknown = await call('POST', '/api/v1/roles', { name: 'Unknown', permissions: ['Widget:read'] })
   assert.is(unknown.status, 422)
   assert.is(await roleCount(), before)
