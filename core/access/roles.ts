@@ -96,7 +96,8 @@ async function withDetails(sdb: ScopedDb<any>, roles: RoleRow[]): Promise<RoleDe
 /** One role the caller can see, or undefined (answer 404). */
 export async function visibleRole(sdb: ScopedDb<any>, grants: UserGrants, id: number): Promise<RoleDetail | undefined> {
   if (!Number.isSafeInteger(id) || id <= 0 || id > 2_147_483_647) return undefined
-  return (await visibleRoles(sdb, grants)).find((r) => r.id === id)
+  const role = await unscoped(sdb).selectFrom('roles').selectAll().where('roles.id', '=', id).where(visible(sdb, grants)).executeTakeFirst()
+  return role ? (await withDetails(sdb, [role]))[0] : undefined
 }
 
 /** Permission pairs of `role` the caller does not hold itself (empty: no escalation). */
@@ -264,7 +265,7 @@ export async function deleteRole(sdb: ScopedDb<any>, caller: RoleCaller, id: num
     // only inside its owner's subtree, so an assignment outside it (left by a moved organisation)
     // gives nothing: it goes with the role, and is neither counted, named nor reassigned.
     const holders = await db.selectFrom('user_roles as ur').innerJoin('users as u', 'u.id', 'ur.user_id').innerJoin('organisations as o', 'o.id', 'u.org_id')
-      .select('ur.user_id').where('ur.role_id', '=', id).where('o.path', 'like', trx.pathPattern).execute()
+      .select(['ur.user_id', 'o.path', 'o.parent_id']).where('ur.role_id', '=', id).where('o.path', 'like', trx.pathPattern).execute()
     if (holders.length && reassignTo === undefined) {
       throw new HttpProblem(409, `${holders.length} user${holders.length === 1 ? ' holds' : 's hold'} this role. Choose a role to give them instead, or remove it from them first.`, { reassignTo: 'Choose a role for its users' })
     }
@@ -273,17 +274,8 @@ export async function deleteRole(sdb: ScopedDb<any>, caller: RoleCaller, id: num
       if (!target || !managesRole(caller, target)) throw new HttpProblem(422, 'Choose a different role that you manage.', { reassignTo: 'Choose a role you manage' })
       // The same limits as assigning by hand (setUserRoles): Super Administrator stays in the
       // operator, and a custom role stays inside its owner's subtree.
-      const misfits = await db.selectFrom('user_roles as ur').innerJoin('users as u', 'u.id', 'ur.user_id').innerJoin('organisations as o', 'o.id', 'u.org_id')
-        .select('u.id')
-        .where('ur.role_id', '=', id)
-        .where('o.path', 'like', trx.pathPattern)
-        .where((eb) => target.system_key === SUPER_ADMIN
-          ? eb('o.parent_id', 'is not', null)
-          : target.org_id !== null
-            ? eb('o.path', 'not like', eb.selectFrom('organisations').select(sql<string>`path || '%'`.as('p')).where('id', '=', target.org_id))
-            : sql<boolean>`false`)
-        .execute()
-      if (misfits.length) {
+      const owners = await ownerPaths(db, [target])
+      if (holders.some((holder) => !roleFits(target, holder, owners))) {
         throw new HttpProblem(422, `"${target.name}" cannot be given to every user of this role: it is not available in their organisation.`, { reassignTo: 'Choose a role available to all its users' })
       }
       await db.insertInto('user_roles')
@@ -306,6 +298,22 @@ export async function deleteRole(sdb: ScopedDb<any>, caller: RoleCaller, id: num
   })
 }
 
+/** Paths of the organisations owning `roles` (custom roles only), by organisation id. */
+async function ownerPaths(db: Kysely<Database>, roles: readonly Pick<RoleRow, 'org_id'>[]): Promise<Map<number, string>> {
+  const ids = [...new Set(roles.flatMap((r) => (r.org_id === null ? [] : [r.org_id])))]
+  if (ids.length === 0) return new Map()
+  const rows = await db.selectFrom('organisations').select(['id', 'path']).where('id', 'in', ids).execute()
+  return new Map(rows.map((r) => [r.id, r.path]))
+}
+
+/** Whether `role` may be held in `org`: Super Administrator only in the operator, a custom role only inside its owner's subtree. */
+function roleFits(role: Pick<RoleRow, 'system_key' | 'org_id'>, org: Pick<OrganisationRow, 'path' | 'parent_id'>, owners: ReadonlyMap<number, string>): boolean {
+  if (role.system_key === SUPER_ADMIN) return org.parent_id === null
+  if (role.org_id === null) return true
+  const owner = owners.get(role.org_id)
+  return owner !== undefined && org.path.startsWith(owner)
+}
+
 /**
  * Sets which of the roles the caller manages `user` holds. Roles the user holds that the caller
  * does not manage are kept as they are; asking for a role outside the managed set is refused.
@@ -322,17 +330,13 @@ export async function setUserRoles(
   if (outside.length) throw new HttpProblem(403, 'You can only give roles you manage.', { roleIds: 'Choose among the roles you manage' })
   const userOrg = await sdb.organisation(user.org_id)
   if (!userOrg) throw notFound('user')
+  const owners = await ownerPaths(db, wanted.map((id) => byId.get(id)!))
   for (const id of wanted) {
     const role = byId.get(id)!
-    if (role.system_key === SUPER_ADMIN && userOrg.parent_id !== null) {
-      throw new HttpProblem(422, 'Super Administrator is for the operator’s own users.', { roleIds: 'Choose another role' })
-    }
-    if (role.org_id !== null) {
-      const owner = await db.selectFrom('organisations').select('path').where('id', '=', role.org_id).executeTakeFirst()
-      if (!owner || !userOrg.path.startsWith(owner.path)) {
-        throw new HttpProblem(422, `The role "${role.name}" can only be given inside the organisation that owns it.`, { roleIds: 'Choose another role' })
-      }
-    }
+    if (roleFits(role, userOrg, owners)) continue
+    throw role.system_key === SUPER_ADMIN
+      ? new HttpProblem(422, 'Super Administrator is for the operator’s own users.', { roleIds: 'Choose another role' })
+      : new HttpProblem(422, `The role "${role.name}" can only be given inside the organisation that owns it.`, { roleIds: 'Choose another role' })
   }
   const held = (await db.selectFrom('user_roles').select('role_id').where('user_id', '=', user.id).execute()).map((r) => r.role_id)
   const added = wanted.filter((id) => !held.includes(id))

@@ -1,4 +1,5 @@
 /** Pages of the roles module: the list, one role, the create/edit form with its permission matrix. */
+import type { Child } from 'hono/jsx'
 import { ACTIONS, type SubjectEntry } from '../../core/access/catalogue.ts'
 import type { RoleDetail } from '../../core/access/roles.ts'
 import { CsrfField, ErrorSummary, Field } from '../../views/forms.tsx'
@@ -91,28 +92,37 @@ export function RoleListPage(props: { views: readonly RoleView[]; canCreate: boo
   )
 }
 
-/** The matrix, read-only: stored pairs, and pairs a broader one (a row's All, or the All subjects row) includes. */
-function ReadOnlyMatrix(props: { catalogue: readonly SubjectEntry[]; role: RoleDetail; includes: Holds }) {
-  const stored = new Set(props.role.permissions.map((p) => `${p.subject}:${p.action}`))
+/**
+ * The matrix's table: a row per catalogue subject (and All subjects), a column per action; `cell`
+ * draws each (subject, action) the subject offers.
+ */
+function MatrixTable(props: { catalogue: readonly SubjectEntry[]; input?: boolean; cell: (entry: SubjectEntry, action: string) => Child }) {
   return (
     <div class="table-wrap">
-      <table class="data matrix">
+      <table class="data matrix" data-role-matrix={props.input ? '' : undefined}>
         <thead><tr><th>Subject</th>{ACTIONS.map((a) => <th class="cell">{actionLabel(a)}</th>)}</tr></thead>
         <tbody>
           {matrixRows(props.catalogue).map((entry) => (
             <tr data-subject={entry.subject}>
               <th scope="row">{entry.label}</th>
-              {ACTIONS.map((action) => {
-                if (!offers(entry, action)) return <td class="cell na" />
-                if (stored.has(`${entry.subject}:${action}`)) return <td class="cell granted" data-permission={`${entry.subject}:${action}`}>✓</td>
-                if (props.includes(action, entry.subject)) return <td class="cell implied" title="Included by a broader permission">(✓)</td>
-                return <td class="cell">·</td>
-              })}
+              {ACTIONS.map((action) => (offers(entry, action) ? props.cell(entry, action) : <td class="cell na" />))}
             </tr>
           ))}
         </tbody>
       </table>
     </div>
+  )
+}
+
+/** The matrix, read-only: stored pairs, and pairs a broader one (a row's All, or the All subjects row) includes. */
+function ReadOnlyMatrix(props: { catalogue: readonly SubjectEntry[]; role: RoleDetail; includes: Holds }) {
+  const stored = new Set(props.role.permissions.map((p) => `${p.subject}:${p.action}`))
+  return (
+    <MatrixTable catalogue={props.catalogue} cell={(entry, action) => {
+      if (stored.has(`${entry.subject}:${action}`)) return <td class="cell granted" data-permission={`${entry.subject}:${action}`}>✓</td>
+      if (props.includes(action, entry.subject)) return <td class="cell implied" title="Included by a broader permission">(✓)</td>
+      return <td class="cell">·</td>
+    }} />
   )
 }
 
@@ -213,29 +223,16 @@ function MatrixInput(props: { catalogue: readonly SubjectEntry[]; checked: Reado
       <legend>Permissions</legend>
       <p class="hint muted">“All” in a row grants every action on that subject, including actions added later. Greyed boxes are permissions you do not hold yourself, so you cannot grant them.</p>
       {props.error && <p class="error">{props.error}</p>}
-      <div class="table-wrap">
-        <table class="data matrix" data-role-matrix>
-          <thead><tr><th>Subject</th>{ACTIONS.map((a) => <th class="cell">{actionLabel(a)}</th>)}</tr></thead>
-          <tbody>
-            {matrixRows(props.catalogue).map((entry) => (
-              <tr data-subject={entry.subject}>
-                <th scope="row">{entry.label}</th>
-                {ACTIONS.map((action) => {
-                  if (!offers(entry, action)) return <td class="cell na" />
-                  const value = `${entry.subject}:${action}`
-                  return (
-                    <td class="cell">
-                      <input type="checkbox" name="permissions" value={value} checked={props.checked.has(value)}
-                        disabled={!props.holds(action, entry.subject)} aria-label={`${entry.label}: ${actionLabel(action)}`}
-                        data-row-all={action === 'manage' ? '' : undefined} />
-                    </td>
-                  )
-                })}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <MatrixTable catalogue={props.catalogue} input cell={(entry, action) => {
+        const value = `${entry.subject}:${action}`
+        return (
+          <td class="cell">
+            <input type="checkbox" name="permissions" value={value} checked={props.checked.has(value)}
+              disabled={!props.holds(action, entry.subject)} aria-label={`${entry.label}: ${actionLabel(action)}`}
+              data-row-all={action === 'manage' ? '' : undefined} />
+          </td>
+        )
+      }} />
     </fieldset>
   )
 }

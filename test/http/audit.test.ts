@@ -4,10 +4,9 @@ import { sql } from 'kysely'
 import { grantSystemRole } from '../../core/access/roles.ts'
 import type { AuditEntryJson } from '../../core/api/audit.ts'
 import { recordAudit } from '../../core/audit/audit.ts'
-import { hashPassword } from '../../core/auth/password.ts'
 import { ScopedDb } from '../../core/tenancy/scoped-db.ts'
 import { Agent, signedIn } from '../support/agent.ts'
-import { ADMIN, dbLabel, seedTree, TEST_PASSWORD, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
+import { addRole, addUser, ADMIN, dbLabel, seedTree, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
 
 const test = suite(`audit log (${dbLabel})`)
 
@@ -33,19 +32,6 @@ function orgForm(values: Record<string, string>): Record<string, string> {
 async function createdOrgId(res: Response): Promise<number> {
   assert.is(res.status, 303, `create answered ${res.status}: ${res.status === 303 ? '' : await res.text()}`)
   return Number(/^\/organisations\/(\d+)$/.exec(res.headers.get('location') ?? '')?.[1])
-}
-
-async function addUser(email: string, orgId: number): Promise<number> {
-  const row = await rt.database.db.insertInto('users')
-    .values({ org_id: orgId, email, name: email, password_hash: await hashPassword(TEST_PASSWORD) })
-    .returning('id').executeTakeFirstOrThrow()
-  return row.id
-}
-
-async function addRole(orgId: number, name: string, permissions: [string, string][]): Promise<number> {
-  const role = await rt.database.db.insertInto('roles').values({ org_id: orgId, name }).returning('id').executeTakeFirstOrThrow()
-  await rt.database.db.insertInto('role_permissions').values(permissions.map(([subject, action]) => ({ role_id: role.id, subject, action }))).execute()
-  return role.id
 }
 
 test.before(async () => {
@@ -85,10 +71,9 @@ test.before(async () => {
 
   // A custom role that may read but not export the audit log; a user without the audit log at all.
   const readerRole = (await db.selectFrom('roles').select('id').where('name', '=', 'Audit reader').executeTakeFirstOrThrow()).id
-  await db.insertInto('user_roles').values({ user_id: await addUser(READER, tree.alpha.id), role_id: readerRole }).execute()
-  const orgViewer = await addRole(tree.alpha.id, 'Organisation viewer', [['Organisation', 'read']])
-  await db.insertInto('user_roles').values({ user_id: await addUser(NO_AUDIT, tree.alpha.id), role_id: orgViewer }).execute()
-  await grantSystemRole(db, [await addUser(GAMMA_ADMIN, gammaId)], 'customer_admin')
+  await addUser(db, tree.alpha.id, READER, { roleIds: [readerRole] })
+  await addUser(db, tree.alpha.id, NO_AUDIT, { roleIds: [await addRole(db, tree.alpha.id, 'Organisation viewer')] })
+  await grantSystemRole(db, [await addUser(db, gammaId, GAMMA_ADMIN)], 'customer_admin')
 })
 
 test.after(async () => {

@@ -6,12 +6,9 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Kysely } from 'kysely'
-import { hashPassword } from '../../core/auth/password.ts'
 import { insertApiToken } from '../../core/auth/tokens.ts'
-import type { Database, OrganisationRow } from '../../core/db/schema.ts'
 import { Agent, signedIn } from '../support/agent.ts'
-import { ADMIN, dbLabel, seedTree, testRuntime, TEST_PASSWORD, type TestRuntime, type Tree } from '../support/fixture.ts'
+import { addRole, addUser, ADMIN, dbLabel, seedTree, systemRoleIds, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
 
 type OrgKey = keyof Tree
 type TargetKind = 'own' | 'sibling' | 'parent' | 'child'
@@ -140,18 +137,6 @@ const roles = new Map<OrgKey, { id: number; name: string }>()
 const tokens = new Map<OrgKey, number>()
 let sequence = 0
 
-async function addUser(db: Kysely<Database>, org: OrganisationRow, email: string, name: string, roleIds: number[] = []): Promise<number> {
-  const user = await db.insertInto('users').values({ org_id: org.id, email, name, password_hash: await hashPassword(TEST_PASSWORD) }).returning('id').executeTakeFirstOrThrow()
-  if (roleIds.length) await db.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: user.id, role_id }))).execute()
-  return user.id
-}
-
-async function addRole(db: Kysely<Database>, org: OrganisationRow, name: string, grants: [string, string][]): Promise<number> {
-  const role = await db.insertInto('roles').values({ org_id: org.id, name }).returning('id').executeTakeFirstOrThrow()
-  await db.insertInto('role_permissions').values(grants.map(([subject, action]) => ({ role_id: role.id, subject, action }))).execute()
-  return role.id
-}
-
 test.before(async () => {
   rt = await testRuntime()
   tree = await seedTree(rt.database.db)
@@ -159,15 +144,14 @@ test.before(async () => {
   for (const key of Object.keys(tree) as OrgKey[]) {
     const org = tree[key]
     const email = `member-${key.toLowerCase()}@test.example`
-    members.set(key, { id: await addUser(db, org, email, `Member of ${org.name}`), email })
+    members.set(key, { id: await addUser(db, org.id, email, { name: `Member of ${org.name}` }), email })
     const name = `Role of ${org.name}`
-    roles.set(key, { id: await addRole(db, org, name, [['Organisation', 'read']]), name })
+    roles.set(key, { id: await addRole(db, org.id, name), name })
     tokens.set(key, (await insertApiToken(db, { orgId: org.id, userId: members.get(key)!.id, name: `Token of ${org.name}`, expiresAt: null })).id)
   }
-  const auditorRole = await db.selectFrom('roles').select('id').where('system_key', '=', 'auditor').executeTakeFirstOrThrow()
-  await addUser(db, tree.operator, 'auditor@test.example', 'Auditor', [auditorRole.id])
-  const viewer = await addRole(db, tree.alpha, 'Alpha viewer', [['Organisation', 'read'], ['User', 'read'], ['AuditLog', 'read']])
-  await addUser(db, tree.alpha, 'viewer@test.example', 'Viewer', [viewer])
+  await addUser(db, tree.operator.id, 'auditor@test.example', { roleIds: [(await systemRoleIds(db)).auditor!] })
+  const viewer = await addRole(db, tree.alpha.id, 'Alpha viewer', [['Organisation', 'read'], ['User', 'read'], ['AuditLog', 'read']])
+  await addUser(db, tree.alpha.id, 'viewer@test.example', { roleIds: [viewer] })
   for (const [actor, email] of Object.entries(EMAIL) as [ActorKey, string][]) agents.set(actor, await signedIn(rt.app, email))
 })
 test.after(async () => { await rt.dispose() })
@@ -196,8 +180,8 @@ async function idFor(param: Param, org: OrgKey, fresh: boolean): Promise<number>
   const db = rt.database.db
   if (!fresh) return param === 'org' ? tree[org].id : param === 'user' ? members.get(org)!.id : param === 'role' ? roles.get(org)!.id : tokens.get(org)!
   sequence++
-  if (param === 'user') return addUser(db, tree[org], `fresh-${sequence}-${org.toLowerCase()}@test.example`, `Fresh ${sequence}`)
-  if (param === 'role') return addRole(db, tree[org], `Fresh role ${sequence}`, [['Organisation', 'read']])
+  if (param === 'user') return addUser(db, tree[org].id, `fresh-${sequence}-${org.toLowerCase()}@test.example`)
+  if (param === 'role') return addRole(db, tree[org].id, `Fresh role ${sequence}`)
   if (param === 'token') return (await insertApiToken(db, { orgId: tree[org].id, userId: members.get(org)!.id, name: `Fresh token ${sequence}`, expiresAt: null })).id
   return tree[org].id
 }

@@ -1,10 +1,9 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { hashPassword } from '../../core/auth/password.ts'
 import { definePlugin } from '../../core/plugins/define.ts'
 import { builtInPlugins } from '../../plugins/index.ts'
 import { Agent, signedIn } from '../support/agent.ts'
-import { ADMIN, dbLabel, seedTree, testRuntime, TEST_PASSWORD, type TestRuntime, type Tree } from '../support/fixture.ts'
+import { addUser, ADMIN, dbLabel, seedTree, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
 
 // A plugin declaring its own subject, so the matrix must grow a row for it.
 const gadgetsPlugin = definePlugin({
@@ -16,12 +15,10 @@ const gadgetsPlugin = definePlugin({
 const test = suite(`roles pages (${dbLabel})`)
 let rt: TestRuntime
 let tree: Tree
-let passwordHash: string
 
 test.before(async () => {
   rt = await testRuntime({ installed: [...builtInPlugins, gadgetsPlugin] })
   tree = await seedTree(rt.database.db)
-  passwordHash = await hashPassword(TEST_PASSWORD)
 })
 test.after(async () => { await rt?.dispose() })
 
@@ -63,9 +60,8 @@ async function auditRows(action: string, roleId: number) {
 
 /** A new user in `org` holding `roleIds`, signed in. */
 async function userWith(org: keyof Tree, email: string, roleIds: number[]): Promise<{ id: number; agent: Agent }> {
-  const user = await rt.database.db.insertInto('users').values({ org_id: tree[org].id, email, name: email.split('@')[0]!, password_hash: passwordHash }).returning('id').executeTakeFirstOrThrow()
-  if (roleIds.length) await rt.database.db.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: user.id, role_id }))).execute()
-  return { id: user.id, agent: await signedIn(rt.app, email) }
+  const id = await addUser(rt.database.db, tree[org].id, email, { name: email.split('@')[0]!, roleIds })
+  return { id, agent: await signedIn(rt.app, email) }
 }
 
 async function heldRoles(userId: number): Promise<number[]> {

@@ -6,11 +6,10 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { ApiTokenJson } from '../../core/api/users.ts'
-import { hashPassword } from '../../core/auth/password.ts'
 import { insertApiToken } from '../../core/auth/tokens.ts'
 import type { OrganisationRow } from '../../core/db/schema.ts'
 import { Agent, signedIn } from '../support/agent.ts'
-import { ADMIN, dbLabel, seedTree, testRuntime, TEST_PASSWORD, type TestRuntime, type Tree } from '../support/fixture.ts'
+import { addUser, ADMIN, dbLabel, seedTree, systemRoleIds, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
 
 const test = suite(`API tokens (${dbLabel})`)
 let rt: TestRuntime
@@ -20,7 +19,7 @@ const role: Record<string, number> = {}
 test.before(async () => {
   rt = await testRuntime()
   tree = await seedTree(rt.database.db)
-  for (const r of await rt.database.db.selectFrom('roles').select(['id', 'system_key']).where('system_key', 'is not', null).execute()) role[r.system_key!] = r.id
+  Object.assign(role, await systemRoleIds(rt.database.db))
 })
 test.after(async () => { await rt?.dispose() })
 
@@ -28,9 +27,7 @@ const db = () => rt.database.db
 const SECRET = /<code class="secret" data-secret="token">(llt_[A-Za-z0-9_-]{43})<\/code>/
 
 async function seedUser(org: OrganisationRow, email: string, roleKeys: string[] = [], name = email): Promise<number> {
-  const user = await db().insertInto('users').values({ org_id: org.id, email, name, password_hash: await hashPassword(TEST_PASSWORD) }).returning('id').executeTakeFirstOrThrow()
-  if (roleKeys.length) await db().insertInto('user_roles').values(roleKeys.map((k) => ({ user_id: user.id, role_id: role[k]! }))).execute()
-  return user.id
+  return addUser(db(), org.id, email, { name, roleIds: roleKeys.map((k) => role[k]!) })
 }
 
 const userId = async (email: string) => (await db().selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow()).id

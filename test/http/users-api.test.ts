@@ -5,11 +5,10 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { UserJson } from '../../core/api/users.ts'
-import { hashPassword } from '../../core/auth/password.ts'
 import { insertApiToken } from '../../core/auth/tokens.ts'
 import type { OrganisationRow } from '../../core/db/schema.ts'
 import { Agent, signedIn } from '../support/agent.ts'
-import { ADMIN, dbLabel, seedTree, testRuntime, TEST_PASSWORD, type TestRuntime, type Tree } from '../support/fixture.ts'
+import { addRole, addUser, ADMIN, dbLabel, seedTree, systemRoleIds, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
 
 const test = suite(`JSON API: users (${dbLabel})`)
 let rt: TestRuntime
@@ -21,24 +20,20 @@ let operatorRole: { id: number; name: string }
 test.before(async () => {
   rt = await testRuntime()
   tree = await seedTree(rt.database.db)
-  for (const r of await rt.database.db.selectFrom('roles').select(['id', 'system_key']).where('system_key', 'is not', null).execute()) role[r.system_key!] = r.id
-  betaRole = await addRole(tree.beta, 'Beta Secret Billing')
-  operatorRole = await addRole(tree.operator, 'Operator Night Shift')
+  Object.assign(role, await systemRoleIds(rt.database.db))
+  betaRole = await customRole(tree.beta, 'Beta Secret Billing')
+  operatorRole = await customRole(tree.operator, 'Operator Night Shift')
 })
 test.after(async () => { await rt?.dispose() })
 
 const db = () => rt.database.db
 
-async function addRole(org: OrganisationRow, name: string): Promise<{ id: number; name: string }> {
-  const row = await db().insertInto('roles').values({ org_id: org.id, name }).returning('id').executeTakeFirstOrThrow()
-  await db().insertInto('role_permissions').values({ role_id: row.id, subject: 'Organisation', action: 'read' }).execute()
-  return { id: row.id, name }
+async function customRole(org: OrganisationRow, name: string): Promise<{ id: number; name: string }> {
+  return { id: await addRole(db(), org.id, name), name }
 }
 
 async function seedUser(org: OrganisationRow, email: string, roleIds: number[] = [], name = email): Promise<number> {
-  const user = await db().insertInto('users').values({ org_id: org.id, email, name, password_hash: await hashPassword(TEST_PASSWORD) }).returning('id').executeTakeFirstOrThrow()
-  if (roleIds.length) await db().insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: user.id, role_id }))).execute()
-  return user.id
+  return addUser(db(), org.id, email, { name, roleIds })
 }
 
 const userByEmail = (email: string) => db().selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst()

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { hashPassword } from '../../core/auth/password.ts'
 import type { OrganisationRow } from '../../core/db/schema.ts'
 import { Agent, signedIn } from '../support/agent.ts'
-import { ADMIN, dbLabel, seedTree, testRuntime, TEST_PASSWORD, type TestRuntime, type Tree } from '../support/fixture.ts'
+import { addRole, addUser, ADMIN, dbLabel, seedTree, systemRoleIds, TEST_PASSWORD, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
 
 const test = suite(`users pages (${dbLabel})`)
 let rt: TestRuntime
@@ -20,16 +20,14 @@ let operatorRole: { id: number; name: string }
 test.before(async () => {
   rt = await testRuntime()
   tree = await seedTree(rt.database.db)
-  for (const r of await rt.database.db.selectFrom('roles').select(['id', 'system_key']).where('system_key', 'is not', null).execute()) role[r.system_key!] = r.id
-  betaRole = await addRole(tree.beta, 'Beta Secret Billing')
-  operatorRole = await addRole(tree.operator, 'Operator Night Shift')
+  Object.assign(role, await systemRoleIds(rt.database.db))
+  betaRole = await customRole(tree.beta, 'Beta Secret Billing')
+  operatorRole = await customRole(tree.operator, 'Operator Night Shift')
 })
 test.after(async () => { await rt?.dispose() })
 
-async function addRole(org: OrganisationRow, name: string): Promise<{ id: number; name: string }> {
-  const row = await rt.database.db.insertInto('roles').values({ org_id: org.id, name }).returning('id').executeTakeFirstOrThrow()
-  await rt.database.db.insertInto('role_permissions').values({ role_id: row.id, subject: 'Organisation', action: 'read' }).execute()
-  return { id: row.id, name }
+async function customRole(org: OrganisationRow, name: string): Promise<{ id: number; name: string }> {
+  return { id: await addRole(rt.database.db, org.id, name), name }
 }
 
 const db = () => rt.database.db
@@ -43,9 +41,7 @@ const auditText = async () => JSON.stringify(await db().selectFrom('audit_log').
 
 /** A user made straight in the database (for fixtures the test is not about). */
 async function seedUser(org: OrganisationRow, email: string, roleKeys: string[] = [], name = email): Promise<number> {
-  const user = await db().insertInto('users').values({ org_id: org.id, email, name, password_hash: await hashPassword(TEST_PASSWORD) }).returning('id').executeTakeFirstOrThrow()
-  if (roleKeys.length) await db().insertInto('user_roles').values(roleKeys.map((k) => ({ user_id: user.id, role_id: role[k]! }))).execute()
-  return user.id
+  return addUser(db(), org.id, email, { name, roleIds: roleKeys.map((k) => role[k]!) })
 }
 
 async function loginAs(email: string, password: string): Promise<{ agent: Agent; status: number }> {

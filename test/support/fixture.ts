@@ -144,3 +144,25 @@ export async function seedTree(db: Kysely<Database>): Promise<Tree> {
   }
   return tree
 }
+
+/** A custom role owned by `orgId`, holding `grants` as (subject, action) pairs. Returns its id. */
+export async function addRole(db: Kysely<Database>, orgId: number, name: string, grants: readonly (readonly [string, string])[] = [['Organisation', 'read']]): Promise<number> {
+  const role = await db.insertInto('roles').values({ org_id: orgId, name }).returning('id').executeTakeFirstOrThrow()
+  if (grants.length) await db.insertInto('role_permissions').values(grants.map(([subject, action]) => ({ role_id: role.id, subject, action }))).execute()
+  return role.id
+}
+
+/** A user of `orgId` with password TEST_PASSWORD, holding `roleIds`. Returns its id. */
+export async function addUser(db: Kysely<Database>, orgId: number, email: string, options: { name?: string; roleIds?: readonly number[] } = {}): Promise<number> {
+  testHash ??= hashPassword(TEST_PASSWORD)
+  const user = await db.insertInto('users').values({ org_id: orgId, email, name: options.name ?? email, password_hash: await testHash }).returning('id').executeTakeFirstOrThrow()
+  const roleIds = options.roleIds ?? []
+  if (roleIds.length) await db.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: user.id, role_id }))).execute()
+  return user.id
+}
+
+/** Ids of the system roles by key: `super_admin`, `reseller_admin`, `customer_admin`, `auditor`. */
+export async function systemRoleIds(db: Kysely<Database>): Promise<Record<string, number>> {
+  const rows = await db.selectFrom('roles').select(['id', 'system_key']).where('system_key', 'is not', null).execute()
+  return Object.fromEntries(rows.map((r) => [r.system_key!, r.id]))
+}
