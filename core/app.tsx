@@ -15,8 +15,13 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import type { PgBoss } from 'pg-boss'
 import { abilityForUser, loadGrants, NO_ABILITY, NO_GRANTS } from './access/ability.ts'
 import { auditApi } from './api/audit.ts'
+import { billingApi } from './api/billing.ts'
+import { catalogApi } from './api/catalog.ts'
+import { creditApi } from './api/credits.ts'
 import { organisationApi } from './api/organisations.ts'
 import { roleApi } from './api/roles.ts'
+import { subscriptionApi } from './api/subscriptions.ts'
+import { usageApi } from './api/usage.ts'
 import { userApi } from './api/users.ts'
 import { permissionCatalogue } from './access/catalogue.ts'
 import { tokenFor, verifyCsrf } from './auth/csrf.ts'
@@ -165,6 +170,11 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   app.route('/api/v1', userApi())
   app.route('/api/v1', roleApi())
   app.route('/api/v1', auditApi())
+  app.route('/api/v1', catalogApi())
+  app.route('/api/v1', subscriptionApi())
+  app.route('/api/v1', usageApi())
+  app.route('/api/v1', billingApi())
+  app.route('/api/v1', creditApi())
   for (const plugin of options.plugins) {
     if (!plugin.routes) continue
     const sub = new Hono<AppEnv>()

@@ -12,6 +12,7 @@ import { resolveSessionSecret } from './auth/secret.ts'
 import { openDatabase, type AppDatabase } from './db/database.ts'
 import { migrateAll, type MigrationSet } from './db/migrate.ts'
 import type { AppEnv } from './http/env.ts'
+import { billingJobs } from './billing/jobs.ts'
 import { coreJobs } from './jobs/core-jobs.ts'
 import { registerJobs, startBoss } from './jobs/jobs.ts'
 import { createLogger, type Logger } from './log.ts'
@@ -64,7 +65,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     boss = await startBoss({ bossOptions: database.bossOptions, log })
     const root = await database.db.selectFrom('organisations').select(['id', 'path']).where('parent_id', 'is', null).executeTakeFirst()
     const jobContext = () => ({ db: new ScopedDb(database.db, root ? { orgId: root.id, path: root.path } : { orgId: 0, path: '/' }, boss), log, settings })
-    await registerJobs(boss, [...coreJobs, ...plugins.flatMap((p) => p.jobs ?? [])], jobContext, options.jobPollingSeconds)
+    await registerJobs(boss, [...coreJobs, ...billingJobs, ...plugins.flatMap((p) => p.jobs ?? [])], jobContext, options.jobPollingSeconds)
     const app = createApp({
       db: database.db,
       boss,

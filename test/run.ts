@@ -4,11 +4,14 @@
  *   pass 1, PGlite:      test/unit, test/db, test/http, test/browser (when Chromium is there)
  *   pass 2, PostgreSQL:  test/db, test/http   (only when TEST_DATABASE_URL is set)
  *
+ * `tsx test/run.ts <name>` runs only the files whose name contains `<name>` (a regular expression),
+ * on both databases: the quick loop while working on one area.
+ *
  * Each folder runs in its own process; a process that dies before uvu's summary counts as one
  * failure. The exit code is 1 when anything failed.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,12 +19,15 @@ import { buildPgliteTemplate, buildPostgresTemplate, dropDatabase } from './supp
 
 const require = createRequire(import.meta.url)
 const uvuBin = join(require.resolve('uvu'), '..', '..', 'bin.js')
-const PATTERN = '\\.test\\.tsx?$'
+const only = process.argv[2]
+const PATTERN = only ? `${only}[^/]*\\.test\\.tsx?$` : '\\.test\\.tsx?$'
 
 interface Counts { passed: number; failed: number }
 
 function runFolder(label: string, dir: string, env: NodeJS.ProcessEnv): Promise<Counts> {
   return new Promise((resolve) => {
+    const matching = readdirSync(dir, { recursive: true }).some((f) => new RegExp(PATTERN).test(String(f)))
+    if (!matching) return resolve({ passed: 0, failed: 0 })
     process.stdout.write(`\n== ${label}: ${dir}\n`)
     const child = spawn(process.execPath, ['--import', 'tsx', uvuBin, dir, PATTERN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''

@@ -25,6 +25,13 @@ export const CORE_SUBJECTS: readonly SubjectEntry[] = [
   { subject: 'Role', label: 'Roles', actions: ['read', 'create', 'update', 'delete'], owner: 'core' },
   { subject: 'ApiToken', label: 'API tokens', actions: ['read', 'create', 'delete'], owner: 'core' },
   { subject: 'AuditLog', label: 'Audit log', actions: ['read', 'export'], owner: 'core' },
+  // Metering and billing (core/billing).
+  { subject: 'Catalog', label: 'Catalog (services, meters, plans, costs, providers)', actions: ['read', 'create', 'update', 'delete'], owner: 'core' },
+  { subject: 'Subscription', label: 'Subscriptions', actions: ['read', 'create', 'update', 'delete'], owner: 'core' },
+  { subject: 'UsageEvent', label: 'Usage events', actions: ['read', 'create'], owner: 'core' },
+  { subject: 'Invoice', label: 'Invoices and billing runs', actions: ['read', 'create', 'update', 'export'], owner: 'core' },
+  { subject: 'Credit', label: 'Credits', actions: ['read', 'create', 'update'], owner: 'core' },
+  { subject: 'Discount', label: 'Discounts', actions: ['read', 'create', 'update'], owner: 'core' },
 ]
 
 /** `UsageReport` -> `Usage reports`: a label for a plugin subject that did not name one. */

@@ -118,6 +118,279 @@ export interface AuditLogTable {
   request_id: string | null
 }
 
+
+// ---- metering and billing (migrations/0003_billing.ts) ------------------------------------------
+// bigint and numeric columns come back as strings on both drivers: money is never a JS float.
+
+/** A bigint column: read as a decimal string, written as a string, bigint or safe integer. */
+type Int8 = ColumnType<string, string | bigint | number, string | bigint | number>
+type Int8Default = ColumnType<string, string | bigint | number | undefined, string | bigint | number>
+/** A numeric column: read as a decimal string. */
+type Numeric = ColumnType<string, string | number, string | number>
+type NumericDefault = ColumnType<string, string | number | undefined, string | number>
+/** A `date` column: `YYYY-MM-DD`. */
+type DateOnly = string
+
+export const SERVICE_CATEGORIES = ['compute', 'memory', 'storage', 'network', 'voice', 'sms', 'licence', 'other'] as const
+export type ServiceCategory = (typeof SERVICE_CATEGORIES)[number]
+export const METER_AGGREGATIONS = ['sum', 'max', 'last'] as const
+export type MeterAggregation = (typeof METER_AGGREGATIONS)[number]
+export const PLAN_MODELS = ['payg', 'reserved', 'bundle'] as const
+export type PlanModel = (typeof PLAN_MODELS)[number]
+export const SUBSCRIPTION_STATUSES = ['active', 'suspended', 'cancelled'] as const
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number]
+export const INVOICE_STATUSES = ['draft', 'issued', 'paid', 'overdue', 'void'] as const
+export type InvoiceStatus = (typeof INVOICE_STATUSES)[number]
+export const INVOICE_LINE_KINDS = ['fixed', 'usage', 'discount', 'credit', 'adjustment'] as const
+export type InvoiceLineKind = (typeof INVOICE_LINE_KINDS)[number]
+export const CREDIT_KINDS = ['topup', 'usage', 'adjustment', 'expiry', 'accrual'] as const
+export type CreditKind = (typeof CREDIT_KINDS)[number]
+export const DISCOUNT_TARGETS = ['all', 'service', 'plan', 'meter'] as const
+export type DiscountTarget = (typeof DISCOUNT_TARGETS)[number]
+export const DISCOUNT_KINDS = ['percent', 'fixed'] as const
+export type DiscountKind = (typeof DISCOUNT_KINDS)[number]
+export const BILLING_RUN_STATUSES = ['queued', 'running', 'done', 'failed'] as const
+export type BillingRunStatus = (typeof BILLING_RUN_STATUSES)[number]
+
+export interface ServiceTable {
+  id: Generated<number>
+  /** The owner: the operator for the shared catalog. */
+  org_id: number
+  code: string
+  name: string
+  category: ServiceCategory
+  description: ColumnType<string, string | undefined, string>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface MeterTable {
+  id: Generated<number>
+  org_id: number
+  service_id: number
+  /** What usage events name, e.g. `vcpu-hours`. Unique per owner. */
+  code: string
+  name: string
+  unit: string
+  aggregation: MeterAggregation
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface PlanTable {
+  id: Generated<number>
+  org_id: number
+  code: string
+  name: string
+  model: PlanModel
+  currency: string
+  fixed_fee_minor: Int8Default
+  status: ColumnType<'active' | 'retired', 'active' | 'retired' | undefined, 'active' | 'retired'>
+  description: ColumnType<string, string | undefined, string>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface PlanPriceTable {
+  id: Generated<number>
+  org_id: number
+  plan_id: number
+  meter_id: number
+  /** Price per unit beyond the included quantity, in the plan's currency (major units, numeric). */
+  unit_price: Numeric
+  included_quantity: NumericDefault
+}
+
+export interface CatalogCostTable {
+  id: Generated<number>
+  org_id: number
+  /** Per unit of this meter... */
+  meter_id: number | null
+  /** ...or per month of a subscription to this plan. */
+  plan_id: number | null
+  currency: string
+  /** Major units, numeric. */
+  amount: Numeric
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface ProviderTable {
+  id: Generated<number>
+  org_id: number
+  name: string
+  region: ColumnType<string, string | undefined, string>
+  cpu_capacity: NumericDefault
+  memory_gb: NumericDefault
+  storage_gb: NumericDefault
+  status: ColumnType<'active' | 'retired', 'active' | 'retired' | undefined, 'active' | 'retired'>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface SubscriptionTable {
+  id: Generated<number>
+  org_id: number
+  plan_id: number
+  provider_id: number | null
+  name: string
+  starts_on: DateOnly
+  ends_on: DateOnly | null
+  status: ColumnType<SubscriptionStatus, SubscriptionStatus | undefined, SubscriptionStatus>
+  alloc_vcpu: NumericDefault
+  alloc_memory_gb: NumericDefault
+  alloc_storage_gb: NumericDefault
+  alloc_bundles: ColumnType<number, number | undefined, number>
+  alloc_licence_seats: ColumnType<number, number | undefined, number>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface UsageEventTable {
+  id: Generated<string>
+  org_id: number
+  subscription_id: number
+  meter_id: number
+  quantity: Numeric
+  occurred_at: ColumnType<Date, Date | string, Date | string>
+  received_at: CreatedAt
+  idempotency_key: string
+  payload_hash: string
+  properties: ColumnType<unknown, string | null | undefined, never>
+  source: ColumnType<'api' | 'import' | 'generator', 'api' | 'import' | 'generator' | undefined, never>
+}
+
+export interface UsageRollupInboxTable {
+  event_id: Int8
+  org_id: number
+  subscription_id: number
+  meter_id: number
+  quantity: Numeric
+  occurred_at: ColumnType<Date, Date | string, Date | string>
+}
+
+interface UsageRollupColumns {
+  org_id: number
+  subscription_id: number
+  meter_id: number
+  /** sum: the total; max: the peak; last: the latest event's value. */
+  quantity: Numeric
+  event_count: Int8
+  last_at: ColumnType<Date, Date | string, Date | string>
+}
+export interface UsageDailyTable extends UsageRollupColumns {
+  day: DateOnly
+}
+export interface UsageMonthlyTable extends UsageRollupColumns {
+  /** First day of the month. */
+  month: DateOnly
+}
+
+export interface InvoiceTable {
+  id: Generated<number>
+  org_id: number
+  number: string
+  /** First day of the billed month. */
+  period: DateOnly
+  currency: string
+  status: ColumnType<InvoiceStatus, InvoiceStatus | undefined, InvoiceStatus>
+  issued_on: DateOnly | null
+  due_on: DateOnly | null
+  subtotal_minor: Int8Default
+  /** Zero or negative. */
+  discount_minor: Int8Default
+  /** Zero or negative. */
+  credit_minor: Int8Default
+  /** subtotal + discount + credit (a check constraint holds it). */
+  total_minor: Int8Default
+  paid_minor: Int8Default
+  paid_at: Date | null
+  voided_at: Date | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface InvoiceLineTable {
+  id: Generated<string>
+  org_id: number
+  invoice_id: number
+  position: number
+  kind: InvoiceLineKind
+  description: string
+  subscription_id: number | null
+  meter_id: number | null
+  discount_id: number | null
+  quantity: string | null
+  included_quantity: string | null
+  unit: string | null
+  unit_price: string | null
+  amount_minor: Int8
+}
+
+export interface PaymentTable {
+  id: Generated<number>
+  org_id: number
+  invoice_id: number
+  amount_minor: Int8
+  currency: string
+  paid_on: DateOnly
+  method: ColumnType<string, string | undefined, string>
+  reference: ColumnType<string, string | undefined, string>
+  created_at: CreatedAt
+}
+
+export interface BillingRunTable {
+  id: Generated<number>
+  org_id: number
+  period: DateOnly
+  status: ColumnType<BillingRunStatus, BillingRunStatus | undefined, BillingRunStatus>
+  started_by_user_id: number | null
+  invoices_created: ColumnType<number, number | undefined, number>
+  invoices_updated: ColumnType<number, number | undefined, number>
+  error: string | null
+  created_at: CreatedAt
+  started_at: Date | null
+  finished_at: Date | null
+}
+
+export interface CreditEntryTable {
+  id: Generated<string>
+  org_id: number
+  kind: CreditKind
+  /** Signed minor units: top-ups and accruals add, usage and expiry subtract. */
+  amount_minor: Int8
+  currency: string
+  occurred_at: ColumnType<Date, Date | string | undefined, Date | string>
+  expires_on: DateOnly | null
+  expired_at: Date | null
+  invoice_id: number | null
+  granted_by_org_id: number | null
+  description: ColumnType<string, string | undefined, string>
+  created_at: CreatedAt
+}
+
+export interface DiscountTable {
+  id: Generated<number>
+  /** The account that gets the discount. */
+  org_id: number
+  /** The operator or the partner that granted it. */
+  granted_by_org_id: number
+  description: ColumnType<string, string | undefined, string>
+  target: DiscountTarget
+  service_id: number | null
+  plan_id: number | null
+  meter_id: number | null
+  kind: DiscountKind
+  percent: string | null
+  amount_minor: string | null
+  currency: string | null
+  valid_from: DateOnly
+  valid_to: DateOnly | null
+  cancelled_at: Date | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
 export interface Database {
   organisations: OrganisationTable
   users: UserTable
@@ -129,6 +402,23 @@ export interface Database {
   user_roles: UserRoleTable
   api_tokens: ApiTokenTable
   audit_log: AuditLogTable
+  services: ServiceTable
+  meters: MeterTable
+  plans: PlanTable
+  plan_prices: PlanPriceTable
+  catalog_costs: CatalogCostTable
+  providers: ProviderTable
+  subscriptions: SubscriptionTable
+  usage_events: UsageEventTable
+  usage_rollup_inbox: UsageRollupInboxTable
+  usage_daily: UsageDailyTable
+  usage_monthly: UsageMonthlyTable
+  invoices: InvoiceTable
+  invoice_lines: InvoiceLineTable
+  payments: PaymentTable
+  billing_runs: BillingRunTable
+  credit_entries: CreditEntryTable
+  discounts: DiscountTable
 }
 
 export type OrganisationRow = Selectable<OrganisationTable>
@@ -137,3 +427,15 @@ export type UserRow = Selectable<UserTable>
 export type RoleRow = Selectable<RoleTable>
 export type ApiTokenRow = Selectable<ApiTokenTable>
 export type AuditLogRow = Selectable<AuditLogTable>
+export type ServiceRow = Selectable<ServiceTable>
+export type MeterRow = Selectable<MeterTable>
+export type PlanRow = Selectable<PlanTable>
+export type PlanPriceRow = Selectable<PlanPriceTable>
+export type ProviderRow = Selectable<ProviderTable>
+export type SubscriptionRow = Selectable<SubscriptionTable>
+export type InvoiceRow = Selectable<InvoiceTable>
+export type InvoiceLineRow = Selectable<InvoiceLineTable>
+export type PaymentRow = Selectable<PaymentTable>
+export type BillingRunRow = Selectable<BillingRunTable>
+export type CreditEntryRow = Selectable<CreditEntryTable>
+export type DiscountRow = Selectable<DiscountTable>

@@ -87,6 +87,20 @@ export class ScopedDb<DB extends Database = Database> {
   }
 
   /**
+   * Rows of a shared, tenant-owned table (the catalog) owned by the scope's root, one of its
+   * ancestors, or an organisation below it: what a subtree may read but only its owner may change.
+   */
+  selectShared<T extends TenantTable<DB>>(table: T) {
+    return (this.#db as Kysely<any>).selectFrom(table as string).where(this.#sharedPredicate(table)) as unknown as SelectQueryBuilder<DB, T, {}>
+  }
+
+  /** Paths of the scope's root and its ancestors: `/1/7/` -> ['/1/', '/1/7/']. */
+  get ancestorPaths(): string[] {
+    const ids = this.scope.path.split('/').filter(Boolean)
+    return ids.map((_, i) => `/${ids.slice(0, i + 1).join('/')}/`)
+  }
+
+  /**
    * Updates rows in scope. A `.set({ org_id })` only applies where the new organisation is in
    * scope too: moving a row out of the subtree matches no rows (check the count).
    */
@@ -124,6 +138,10 @@ export class ScopedDb<DB extends Database = Database> {
     const { db, boss } = internals.get(this)!
     if (!boss) throw new Error('Jobs are not available on this database handle')
     return boss.send(queue, data, { ...options, db: fromKysely(db) })
+  }
+
+  #sharedPredicate(table: string) {
+    return sql<boolean>`${sql.ref(`${table}.org_id`)} in (select o.id from organisations o where o.path like ${this.pathPattern} or o.path in (${sql.join(this.ancestorPaths)}))`
   }
 
   #orgPredicate(table: string) {

@@ -9,11 +9,8 @@ import * as assert from 'uvu/assert'
 import { insertApiToken } from '../../core/auth/tokens.ts'
 import { Agent, signedIn } from '../support/agent.ts'
 import { addRole, addUser, ADMIN, dbLabel, seedTree, systemRoleIds, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
-
-type OrgKey = keyof Tree
-type TargetKind = 'own' | 'sibling' | 'parent' | 'child'
-type ActorKey = 'operator' | 'resellerA' | 'resellerB' | 'customerA' | 'auditor' | 'custom'
-type Param = 'org' | 'user' | 'role' | 'token'
+import { AREAS } from '../support/matrix/index.ts'
+import type { ActorKey, Case, OrgKey, RouteSpec, TargetKind } from '../support/matrix/types.ts'
 
 /** What each actor's roles grant, written out independently of the app's ability code. */
 const PERMITTED: Record<ActorKey, (action: string, subject: string) => boolean> = {
@@ -46,29 +43,7 @@ const TARGETS: Record<ActorKey, Partial<Record<TargetKind, OrgKey>>> = {
   custom: { own: 'alpha', child: 'alphaCustomer', sibling: 'beta', parent: 'operator' },
 }
 
-interface Case {
-  readonly actor: ActorKey
-  readonly target: TargetKind | 'none'
-}
-
-interface RouteSpec {
-  /** The entity the `:id` in the path names, taken from the target organisation. */
-  readonly param?: Param
-  /** Make a new entity for each case (the request changes or removes it). */
-  readonly fresh?: boolean
-  /** The permission the route's guard checks; undefined: any signed-in user. */
-  readonly needs?: readonly [action: string, subject: string]
-  /** Public routes answer the same to everyone. */
-  readonly public?: boolean
-  /** Body for unsafe methods: form fields, or JSON for /api. */
-  readonly body?: Record<string, unknown>
-  /** Status when the actor may use the route and the target is in scope. */
-  readonly ok: number | readonly number[] | ((c: Case) => number | readonly number[])
-  /** Query string to add. */
-  readonly query?: string
-}
-
-const ROUTES: Record<string, RouteSpec> = {
+const CORE_ROUTES: Record<string, RouteSpec> = {
   'GET /assets/:name': { public: true, ok: 200 },
   'GET /healthz': { public: true, ok: 200 },
   'GET /readyz': { public: true, ok: 200 },
@@ -126,6 +101,8 @@ const ROUTES: Record<string, RouteSpec> = {
   'DELETE /api/v1/api-tokens/:id': { param: 'token', fresh: true, needs: ['delete', 'ApiToken'], ok: 200 },
 }
 
+const ROUTES: Record<string, RouteSpec> = Object.assign({}, CORE_ROUTES, ...AREAS.map((area) => area.routes))
+
 // ---- fixture ------------------------------------------------------------------------------------
 
 const test = suite<{ rt: TestRuntime; tree: Tree }>(`cross-tenant matrix (${dbLabel})`)
@@ -152,6 +129,7 @@ test.before(async () => {
   await addUser(db, tree.operator.id, 'auditor@test.example', { roleIds: [(await systemRoleIds(db)).auditor!] })
   const viewer = await addRole(db, tree.alpha.id, 'Alpha viewer', [['Organisation', 'read'], ['User', 'read'], ['AuditLog', 'read']])
   await addUser(db, tree.alpha.id, 'viewer@test.example', { roleIds: [viewer] })
+  for (const area of AREAS) await area.setup?.(db, tree)
   for (const [actor, email] of Object.entries(EMAIL) as [ActorKey, string][]) agents.set(actor, await signedIn(rt.app, email))
 })
 test.after(async () => { await rt.dispose() })
@@ -170,14 +148,17 @@ function forbidden(actor: ActorKey): { texts: string[]; patterns: RegExp[] } {
   for (const key of Object.keys(tree) as OrgKey[]) {
     if (visible.has(key)) continue
     const id = tree[key].id
-    texts.push(tree[key].name, members.get(key)!.email, roles.get(key)!.name, ADMIN[key], `Token of ${tree[key].name}`)
+    texts.push(tree[key].name, members.get(key)!.email, roles.get(key)!.name, ADMIN[key], `Token of ${tree[key].name}`, ...AREAS.flatMap((a) => a.secrets?.(key, tree) ?? []))
     patterns.push(new RegExp(`/organisations/${id}(?!\\d)`), new RegExp(`"(orgId|parentId|ownerOrgId|org_id|parent_id)":${id}(?!\\d)`), new RegExp(`[?&]org=${id}(?!\\d)`))
   }
   return { texts, patterns }
 }
 
-async function idFor(param: Param, org: OrgKey, fresh: boolean): Promise<number> {
+async function idFor(param: string, org: OrgKey, fresh: boolean): Promise<number> {
   const db = rt.database.db
+  const maker = AREAS.find((a) => a.params?.[param])?.params?.[param]
+  if (maker) return maker({ db, tree, org, fresh, sequence: ++sequence })
+  if (!['org', 'user', 'role', 'token'].includes(param)) throw new Error(`no maker for matrix param "${param}"`)
   if (!fresh) return param === 'org' ? tree[org].id : param === 'user' ? members.get(org)!.id : param === 'role' ? roles.get(org)!.id : tokens.get(org)!
   sequence++
   if (param === 'user') return addUser(db, tree[org].id, `fresh-${sequence}-${org.toLowerCase()}@test.example`)
@@ -188,7 +169,10 @@ async function idFor(param: Param, org: OrgKey, fresh: boolean): Promise<number>
 
 function expected(spec: RouteSpec, c: Case): readonly number[] {
   if (!spec.public && spec.needs && !PERMITTED[c.actor](spec.needs[0], spec.needs[1])) return [403]
-  if (c.target === 'sibling' || c.target === 'parent') return [404]
+  if (c.target === 'sibling' || c.target === 'parent') {
+    const outside = spec.outside?.(c) ?? 404
+    return typeof outside === 'number' ? [outside] : outside
+  }
   const ok = typeof spec.ok === 'function' ? spec.ok(c) : spec.ok
   return typeof ok === 'number' ? [ok] : ok
 }

@@ -1,0 +1,7 @@
+/** JSON API (stub: being written). */
+import { Hono } from 'hono'
+import type { AppEnv } from '../http/env.ts'
+
+export function creditApi(): Hono<AppEnv> {
+  return new Hono<AppEnv>()
+}

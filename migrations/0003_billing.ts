@@ -1,0 +1,281 @@
+// Metering and billing: the catalog, infrastructure providers, subscriptions, usage events and
+// their rollups, invoices with lines and payments, billing runs, the credit ledger and discounts.
+// Money is bigint minor units; prices, costs and quantities are numeric. Frozen in time.
+import { sql, type CreateTableBuilder, type Kysely } from 'kysely'
+
+type Table = CreateTableBuilder<any, any>
+
+const id = (t: Table): Table => t.addColumn('id', 'integer', (c) => c.primaryKey().generatedByDefaultAsIdentity())
+const owner = (t: Table): Table => t.addColumn('org_id', 'integer', (c) => c.notNull().references('organisations.id').onDelete('restrict'))
+const stamps = (t: Table): Table => t
+  .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+  .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+const name = (t: Table): Table => t.addColumn('name', 'text', (c) => c.notNull().check(sql`length(btrim(name)) between 1 and 200`))
+const code = (t: Table): Table => t.addColumn('code', 'text', (c) => c.notNull().check(sql`code ~ '^[a-z0-9][a-z0-9._-]{0,63}$'`))
+const currency = (column: string) => (t: Table): Table => t.addColumn(column, 'text', (c) => c.notNull().check(sql.raw(`${column} ~ '^[A-Z]{3}$'`)))
+
+export async function up(db: Kysely<any>): Promise<void> {
+  // ---- catalog: services -> meters; plans -> prices; costs --------------------------------------
+  await db.schema.createTable('services')
+    .$call(id).$call(owner).$call(code).$call(name)
+    .addColumn('category', 'text', (c) => c.notNull().check(sql`category in ('compute', 'memory', 'storage', 'network', 'voice', 'sms', 'licence', 'other')`))
+    .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+    .$call(stamps)
+    .addUniqueConstraint('services_org_code', ['org_id', 'code'])
+    .execute()
+
+  await db.schema.createTable('meters')
+    .$call(id).$call(owner)
+    .addColumn('service_id', 'integer', (c) => c.notNull().references('services.id').onDelete('restrict'))
+    .$call(code).$call(name)
+    .addColumn('unit', 'text', (c) => c.notNull().check(sql`length(btrim(unit)) between 1 and 32`))
+    .addColumn('aggregation', 'text', (c) => c.notNull().check(sql`aggregation in ('sum', 'max', 'last')`))
+    .$call(stamps)
+    .addUniqueConstraint('meters_org_code', ['org_id', 'code'])
+    .execute()
+  await db.schema.createIndex('meters_service').on('meters').column('service_id').execute()
+
+  await db.schema.createTable('plans')
+    .$call(id).$call(owner).$call(code).$call(name)
+    .addColumn('model', 'text', (c) => c.notNull().check(sql`model in ('payg', 'reserved', 'bundle')`))
+    .$call(currency('currency'))
+    // Monthly fee: the committed capacity of a reserved plan, the included quantities of a bundle.
+    .addColumn('fixed_fee_minor', 'bigint', (c) => c.notNull().defaultTo(0).check(sql`fixed_fee_minor >= 0`))
+    .addColumn('status', 'text', (c) => c.notNull().defaultTo('active').check(sql`status in ('active', 'retired')`))
+    .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+    .$call(stamps)
+    .addUniqueConstraint('plans_org_code', ['org_id', 'code'])
+    .addCheckConstraint('plans_payg_has_no_fee', sql`model <> 'payg' or fixed_fee_minor = 0`)
+    .execute()
+
+  // Price of a meter on a plan: `unit_price` per unit beyond `included_quantity` (the overage price
+  // of a bundle or a reservation; for PAYG the included quantity is 0).
+  await db.schema.createTable('plan_prices')
+    .$call(id).$call(owner)
+    .addColumn('plan_id', 'integer', (c) => c.notNull().references('plans.id').onDelete('cascade'))
+    .addColumn('meter_id', 'integer', (c) => c.notNull().references('meters.id').onDelete('restrict'))
+    .addColumn('unit_price', 'numeric(20, 6)', (c) => c.notNull().check(sql`unit_price >= 0`))
+    .addColumn('included_quantity', 'numeric(24, 6)', (c) => c.notNull().defaultTo(0).check(sql`included_quantity >= 0`))
+    .addUniqueConstraint('plan_prices_plan_meter', ['plan_id', 'meter_id'])
+    .execute()
+  await db.schema.createIndex('plan_prices_meter').on('plan_prices').column('meter_id').execute()
+
+  // What providing something costs its owner: per unit of a meter, or per month of a plan.
+  await db.schema.createTable('catalog_costs')
+    .$call(id).$call(owner)
+    .addColumn('meter_id', 'integer', (c) => c.references('meters.id').onDelete('cascade'))
+    .addColumn('plan_id', 'integer', (c) => c.references('plans.id').onDelete('cascade'))
+    .$call(currency('currency'))
+    .addColumn('amount', 'numeric(20, 6)', (c) => c.notNull().check(sql`amount >= 0`))
+    .$call(stamps)
+    .addCheckConstraint('catalog_costs_one_target', sql`(meter_id is null) <> (plan_id is null)`)
+    .execute()
+  await sql`create unique index catalog_costs_meter on catalog_costs (org_id, meter_id) where meter_id is not null`.execute(db)
+  await sql`create unique index catalog_costs_plan on catalog_costs (org_id, plan_id) where plan_id is not null`.execute(db)
+
+  // ---- infrastructure providers (capacity pools) -------------------------------------------------
+  await db.schema.createTable('providers')
+    .$call(id).$call(owner).$call(name)
+    .addColumn('region', 'text', (c) => c.notNull().defaultTo(''))
+    .addColumn('cpu_capacity', 'numeric(14, 3)', (c) => c.notNull().defaultTo(0).check(sql`cpu_capacity >= 0`))
+    .addColumn('memory_gb', 'numeric(14, 3)', (c) => c.notNull().defaultTo(0).check(sql`memory_gb >= 0`))
+    .addColumn('storage_gb', 'numeric(16, 3)', (c) => c.notNull().defaultTo(0).check(sql`storage_gb >= 0`))
+    .addColumn('status', 'text', (c) => c.notNull().defaultTo('active').check(sql`status in ('active', 'retired')`))
+    .$call(stamps)
+    .execute()
+  await sql`create unique index providers_org_name on providers (org_id, lower(name))`.execute(db)
+
+  // ---- subscriptions (contracts) -----------------------------------------------------------------
+  await db.schema.createTable('subscriptions')
+    .$call(id).$call(owner)
+    .addColumn('plan_id', 'integer', (c) => c.notNull().references('plans.id').onDelete('restrict'))
+    .addColumn('provider_id', 'integer', (c) => c.references('providers.id').onDelete('restrict'))
+    .$call(name)
+    .addColumn('starts_on', 'date', (c) => c.notNull())
+    .addColumn('ends_on', 'date')
+    .addColumn('status', 'text', (c) => c.notNull().defaultTo('active').check(sql`status in ('active', 'suspended', 'cancelled')`))
+    .addColumn('alloc_vcpu', 'numeric(12, 3)', (c) => c.notNull().defaultTo(0).check(sql`alloc_vcpu >= 0`))
+    .addColumn('alloc_memory_gb', 'numeric(12, 3)', (c) => c.notNull().defaultTo(0).check(sql`alloc_memory_gb >= 0`))
+    .addColumn('alloc_storage_gb', 'numeric(14, 3)', (c) => c.notNull().defaultTo(0).check(sql`alloc_storage_gb >= 0`))
+    .addColumn('alloc_bundles', 'integer', (c) => c.notNull().defaultTo(0).check(sql`alloc_bundles >= 0`))
+    .addColumn('alloc_licence_seats', 'integer', (c) => c.notNull().defaultTo(0).check(sql`alloc_licence_seats >= 0`))
+    .$call(stamps)
+    .addCheckConstraint('subscriptions_dates', sql`ends_on is null or ends_on >= starts_on`)
+    .execute()
+  await db.schema.createIndex('subscriptions_org').on('subscriptions').columns(['org_id', 'starts_on']).execute()
+  await db.schema.createIndex('subscriptions_plan').on('subscriptions').column('plan_id').execute()
+  await db.schema.createIndex('subscriptions_provider').on('subscriptions').column('provider_id').execute()
+
+  // ---- usage: raw events, the rollup inbox, daily and monthly rollups ---------------------------
+  await db.schema.createTable('usage_events')
+    .addColumn('id', 'bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity())
+    .$call(owner)
+    .addColumn('subscription_id', 'integer', (c) => c.notNull().references('subscriptions.id').onDelete('restrict'))
+    .addColumn('meter_id', 'integer', (c) => c.notNull().references('meters.id').onDelete('restrict'))
+    .addColumn('quantity', 'numeric(24, 6)', (c) => c.notNull())
+    .addColumn('occurred_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('received_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('idempotency_key', 'text', (c) => c.notNull().check(sql`length(idempotency_key) between 1 and 200`))
+    // SHA-256 of the event as sent: the same key with another payload is a conflict, not a replay.
+    .addColumn('payload_hash', 'text', (c) => c.notNull())
+    .addColumn('properties', 'jsonb')
+    .addColumn('source', 'text', (c) => c.notNull().defaultTo('api').check(sql`source in ('api', 'import', 'generator')`))
+    .addUniqueConstraint('usage_events_org_key', ['org_id', 'idempotency_key'])
+    .execute()
+  await db.schema.createIndex('usage_events_subscription').on('usage_events').columns(['subscription_id', 'occurred_at']).execute()
+
+  // Events not yet folded into the rollups. The rollup job deletes what it folds, in the same
+  // statement, so each committed event is counted exactly once whatever the commit order.
+  await db.schema.createTable('usage_rollup_inbox')
+    .addColumn('event_id', 'bigint', (c) => c.primaryKey())
+    .addColumn('org_id', 'integer', (c) => c.notNull())
+    .addColumn('subscription_id', 'integer', (c) => c.notNull())
+    .addColumn('meter_id', 'integer', (c) => c.notNull())
+    .addColumn('quantity', 'numeric(24, 6)', (c) => c.notNull())
+    .addColumn('occurred_at', 'timestamptz', (c) => c.notNull())
+    .execute()
+
+  for (const [table, column] of [['usage_daily', 'day'], ['usage_monthly', 'month']] as const) {
+    await db.schema.createTable(table)
+      .$call(owner)
+      .addColumn('subscription_id', 'integer', (c) => c.notNull().references('subscriptions.id').onDelete('restrict'))
+      .addColumn('meter_id', 'integer', (c) => c.notNull().references('meters.id').onDelete('restrict'))
+      .addColumn(column, 'date', (c) => c.notNull())
+      // sum: the total; max: the peak; last: the value of the latest event (at last_at).
+      .addColumn('quantity', 'numeric(24, 6)', (c) => c.notNull())
+      .addColumn('event_count', 'bigint', (c) => c.notNull())
+      .addColumn('last_at', 'timestamptz', (c) => c.notNull())
+      .addPrimaryKeyConstraint(`${table}_pk`, ['org_id', column, 'subscription_id', 'meter_id'])
+      .execute()
+    await db.schema.createIndex(`${table}_period`).on(table).columns([column, 'meter_id']).execute()
+    await db.schema.createIndex(`${table}_subscription`).on(table).columns(['subscription_id', column]).execute()
+  }
+
+  // ---- invoices, lines, payments, billing runs ---------------------------------------------------
+  await db.schema.createTable('invoices')
+    .$call(id).$call(owner)
+    .addColumn('number', 'text', (c) => c.notNull().unique())
+    // First day of the billed month.
+    .addColumn('period', 'date', (c) => c.notNull().check(sql`extract(day from period) = 1`))
+    .$call(currency('currency'))
+    .addColumn('status', 'text', (c) => c.notNull().defaultTo('draft').check(sql`status in ('draft', 'issued', 'paid', 'overdue', 'void')`))
+    .addColumn('issued_on', 'date')
+    .addColumn('due_on', 'date')
+    .addColumn('subtotal_minor', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('discount_minor', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('credit_minor', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('total_minor', 'bigint', (c) => c.notNull().defaultTo(0).check(sql`total_minor >= 0`))
+    .addColumn('paid_minor', 'bigint', (c) => c.notNull().defaultTo(0).check(sql`paid_minor >= 0`))
+    .addColumn('paid_at', 'timestamptz')
+    .addColumn('voided_at', 'timestamptz')
+    .$call(stamps)
+    // The guarantee behind "one invoice per organisation and period": a key, not a pre-check.
+    .addUniqueConstraint('invoices_org_period', ['org_id', 'period'])
+    .addCheckConstraint('invoices_total_adds_up', sql`total_minor = subtotal_minor + discount_minor + credit_minor`)
+    .execute()
+  await db.schema.createIndex('invoices_period').on('invoices').columns(['period', 'status']).execute()
+  await db.schema.createIndex('invoices_due').on('invoices').columns(['status', 'due_on']).execute()
+
+  await db.schema.createTable('invoice_lines')
+    .addColumn('id', 'bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity())
+    .$call(owner)
+    .addColumn('invoice_id', 'integer', (c) => c.notNull().references('invoices.id').onDelete('cascade'))
+    .addColumn('position', 'integer', (c) => c.notNull())
+    .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('fixed', 'usage', 'discount', 'credit', 'adjustment')`))
+    .addColumn('description', 'text', (c) => c.notNull())
+    .addColumn('subscription_id', 'integer', (c) => c.references('subscriptions.id').onDelete('set null'))
+    .addColumn('meter_id', 'integer', (c) => c.references('meters.id').onDelete('set null'))
+    .addColumn('discount_id', 'integer')
+    .addColumn('quantity', 'numeric(24, 6)')
+    .addColumn('included_quantity', 'numeric(24, 6)')
+    .addColumn('unit', 'text')
+    .addColumn('unit_price', 'numeric(20, 6)')
+    .addColumn('amount_minor', 'bigint', (c) => c.notNull())
+    .addUniqueConstraint('invoice_lines_position', ['invoice_id', 'position'])
+    .execute()
+  await db.schema.createIndex('invoice_lines_org').on('invoice_lines').column('org_id').execute()
+
+  await db.schema.createTable('payments')
+    .$call(id).$call(owner)
+    .addColumn('invoice_id', 'integer', (c) => c.notNull().references('invoices.id').onDelete('restrict'))
+    .addColumn('amount_minor', 'bigint', (c) => c.notNull().check(sql`amount_minor > 0`))
+    .$call(currency('currency'))
+    .addColumn('paid_on', 'date', (c) => c.notNull())
+    .addColumn('method', 'text', (c) => c.notNull().defaultTo('manual'))
+    .addColumn('reference', 'text', (c) => c.notNull().defaultTo(''))
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .execute()
+  await db.schema.createIndex('payments_invoice').on('payments').column('invoice_id').execute()
+
+  await db.schema.createTable('billing_runs')
+    .$call(id)
+    // The organisation whose subtree the run bills (the operator bills everything).
+    .$call(owner)
+    .addColumn('period', 'date', (c) => c.notNull().check(sql`extract(day from period) = 1`))
+    .addColumn('status', 'text', (c) => c.notNull().defaultTo('queued').check(sql`status in ('queued', 'running', 'done', 'failed')`))
+    .addColumn('started_by_user_id', 'integer', (c) => c.references('users.id').onDelete('set null'))
+    .addColumn('invoices_created', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('invoices_updated', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('error', 'text')
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('started_at', 'timestamptz')
+    .addColumn('finished_at', 'timestamptz')
+    .execute()
+  // "Starts or joins": at most one unfinished run per organisation and period.
+  await sql`create unique index billing_runs_one_open on billing_runs (org_id, period) where status in ('queued', 'running')`.execute(db)
+
+  // ---- credits and discounts ---------------------------------------------------------------------
+  await db.schema.createTable('credit_entries')
+    .addColumn('id', 'bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity())
+    .$call(owner)
+    .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('topup', 'usage', 'adjustment', 'expiry', 'accrual')`))
+    // Signed: top-ups and accruals add, usage draws and expiries subtract; balance = sum.
+    .addColumn('amount_minor', 'bigint', (c) => c.notNull().check(sql`amount_minor <> 0`))
+    .$call(currency('currency'))
+    .addColumn('occurred_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('expires_on', 'date')
+    // Set on a top-up once its unused remainder has been expired, so expiry happens once.
+    .addColumn('expired_at', 'timestamptz')
+    .addColumn('invoice_id', 'integer', (c) => c.references('invoices.id').onDelete('set null'))
+    .addColumn('granted_by_org_id', 'integer', (c) => c.references('organisations.id').onDelete('set null'))
+    .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addCheckConstraint('credit_entries_sign', sql`(kind in ('topup', 'accrual') and amount_minor > 0) or (kind in ('usage', 'expiry') and amount_minor < 0) or kind = 'adjustment'`)
+    .execute()
+  await db.schema.createIndex('credit_entries_org').on('credit_entries').columns(['org_id', 'currency', 'occurred_at']).execute()
+  // A usage draw happens once per invoice.
+  await sql`create unique index credit_entries_invoice_draw on credit_entries (invoice_id) where kind = 'usage'`.execute(db)
+
+  await db.schema.createTable('discounts')
+    .$call(id).$call(owner)
+    .addColumn('granted_by_org_id', 'integer', (c) => c.notNull().references('organisations.id').onDelete('restrict'))
+    .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+    .addColumn('target', 'text', (c) => c.notNull().check(sql`target in ('all', 'service', 'plan', 'meter')`))
+    .addColumn('service_id', 'integer', (c) => c.references('services.id').onDelete('restrict'))
+    .addColumn('plan_id', 'integer', (c) => c.references('plans.id').onDelete('restrict'))
+    .addColumn('meter_id', 'integer', (c) => c.references('meters.id').onDelete('restrict'))
+    .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('percent', 'fixed')`))
+    .addColumn('percent', 'numeric(7, 4)', (c) => c.check(sql`percent > 0 and percent <= 100`))
+    .addColumn('amount_minor', 'bigint', (c) => c.check(sql`amount_minor > 0`))
+    .addColumn('currency', 'text', (c) => c.check(sql`currency ~ '^[A-Z]{3}$'`))
+    .addColumn('valid_from', 'date', (c) => c.notNull())
+    .addColumn('valid_to', 'date')
+    .addColumn('cancelled_at', 'timestamptz')
+    .$call(stamps)
+    .addCheckConstraint('discounts_target', sql`(target = 'all' and service_id is null and plan_id is null and meter_id is null)
+      or (target = 'service' and service_id is not null and plan_id is null and meter_id is null)
+      or (target = 'plan' and plan_id is not null and service_id is null and meter_id is null)
+      or (target = 'meter' and meter_id is not null and service_id is null and plan_id is null)`)
+    .addCheckConstraint('discounts_kind', sql`(kind = 'percent' and percent is not null and amount_minor is null and currency is null)
+      or (kind = 'fixed' and amount_minor is not null and currency is not null and percent is null)`)
+    .addCheckConstraint('discounts_dates', sql`valid_to is null or valid_to >= valid_from`)
+    .execute()
+  await db.schema.createIndex('discounts_org').on('discounts').columns(['org_id', 'valid_from']).execute()
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  for (const table of ['discounts', 'credit_entries', 'billing_runs', 'payments', 'invoice_lines', 'invoices', 'usage_monthly', 'usage_daily',
+    'usage_rollup_inbox', 'usage_events', 'subscriptions', 'providers', 'catalog_costs', 'plan_prices', 'plans', 'meters', 'services']) {
+    await db.schema.dropTable(table).execute()
+  }
+}

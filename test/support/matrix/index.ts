@@ -1,0 +1,8 @@
+/** Every area's contribution to the cross-tenant matrix. Add a file beside this one and list it here. */
+import { billingArea } from './billing.ts'
+import { catalogArea } from './catalog.ts'
+import { creditsArea } from './credits.ts'
+import type { MatrixArea } from './types.ts'
+import { usageArea } from './usage.ts'
+
+export const AREAS: readonly MatrixArea[] = [catalogArea, usageArea, billingArea, creditsArea]
