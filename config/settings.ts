@@ -31,6 +31,10 @@ export interface Settings {
   /** Seed the demo organisations and logins into an empty database on start. */
   readonly demoData: boolean
   readonly production: boolean
+  /** Usage events older than this many days are refused by the API (operators backfill them by CSV import). */
+  readonly usageMaxAgeDays: number
+  /** Usage events more than this many minutes in the future are refused (clock skew allowance). */
+  readonly usageMaxFutureMinutes: number
 }
 
 /** A setting has a value the portal cannot run with. `message` is one line naming the setting. */
@@ -60,6 +64,8 @@ const fields = {
   PUBLIC_URL: z.string().regex(/^https?:\/\/[^/]+/, 'must be an http:// or https:// URL').refine(canParseUrl, 'is not a valid URL'),
   DEMO_DATA: z.string().toLowerCase().pipe(boolText),
   NODE_ENV: z.string(),
+  USAGE_MAX_AGE_DAYS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number of days').min(1, 'must be between 1 and 3660').max(3660, 'must be between 1 and 3660'),
+  USAGE_MAX_FUTURE_MINUTES: z.coerce.number({ error: 'must be a number' }).int('must be a whole number of minutes').min(0, 'must be between 0 and 1440').max(1440, 'must be between 0 and 1440'),
 } as const
 
 type FieldName = keyof typeof fields
@@ -72,7 +78,7 @@ function canParseUrl(value: string): boolean {
 const FILE_KEYS: Record<string, FieldName> = {
   port: 'PORT', host: 'HOST', dataDir: 'DATA_DIR', databaseUrl: 'DATABASE_URL', smtpUrl: 'SMTP_URL',
   sessionSecret: 'SESSION_SECRET', logLevel: 'LOG_LEVEL', plugins: 'PLUGINS', publicUrl: 'PUBLIC_URL',
-  demoData: 'DEMO_DATA',
+  demoData: 'DEMO_DATA', usageMaxAgeDays: 'USAGE_MAX_AGE_DAYS', usageMaxFutureMinutes: 'USAGE_MAX_FUTURE_MINUTES',
 }
 
 function readConfigFile(env: Source, cwd: string): Source {
@@ -140,5 +146,7 @@ export function loadSettings(env: Source = process.env, cwd: string = process.cw
     publicUrl: read(source, 'PUBLIC_URL')?.replace(/\/+$/, ''),
     demoData,
     production,
+    usageMaxAgeDays: read(source, 'USAGE_MAX_AGE_DAYS') ?? 35,
+    usageMaxFutureMinutes: read(source, 'USAGE_MAX_FUTURE_MINUTES') ?? 5,
   })
 }

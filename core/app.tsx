@@ -13,6 +13,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { sql, type Kysely } from 'kysely'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { PgBoss } from 'pg-boss'
+import type { Settings } from '../config/settings.ts'
 import { abilityForUser, loadGrants, NO_ABILITY, NO_GRANTS } from './access/ability.ts'
 import { auditApi } from './api/audit.ts'
 import { billingApi } from './api/billing.ts'
@@ -51,6 +52,8 @@ export interface CreateAppOptions {
   /** The address users reach the portal at (PUBLIC_URL), trusted as a same-origin `Origin`. */
   readonly publicUrl?: string | undefined
   readonly throttle?: AuthRoutesOptions['throttle']
+  /** The instance's settings, for handlers that read one (the usage time window). */
+  readonly settings?: Settings
 }
 
 const require = createRequire(import.meta.url)
@@ -116,6 +119,7 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   app.use(async function session(c, next) {
     bindFlashSecret(c, secret)
     c.set('secureCookies', secureCookies)
+    c.set('settings', options.settings)
     c.set('nav', [])
     c.set('ability', NO_ABILITY)
     c.set('grants', NO_GRANTS)

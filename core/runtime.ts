@@ -75,6 +75,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       log,
       secureCookies: settings.publicUrl?.startsWith('https:') ?? false,
       publicUrl: settings.publicUrl,
+      settings,
       ...(options.throttle ? { throttle: options.throttle } : {}),
     })
     const started = boss

@@ -21,9 +21,16 @@ export type ApiTokenSummary = Omit<ApiTokenRow, 'token_hash'>
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
-/** A new token: a name, and an expiry in days (1–365) or none. Empty form fields mean none. */
+/**
+ * A new token: a name, an expiry in days (1–365) or none, and the organisation it is scoped to
+ * (default: the caller's own; it must be in the caller's subtree). Empty form fields mean none.
+ */
 export const tokenInput = z.object({
   name: z.string().trim().min(1, 'Enter a name').max(100, 'Use at most 100 characters'),
+  orgId: z.preprocess(
+    (v) => (v === '' || v === null ? undefined : v),
+    z.coerce.number({ error: 'Choose an organisation' }).int('Choose an organisation').min(1, 'Choose an organisation').max(2_147_483_647, 'Choose an organisation').optional(),
+  ),
   expiresInDays: z.preprocess(
     (v) => (v === '' || v === null ? undefined : v),
     z.coerce.number({ error: 'Enter a number of days' }).int('Enter whole days').min(1, 'Use 1 to 365 days').max(365, 'Use 1 to 365 days').optional(),
@@ -49,15 +56,28 @@ export async function listApiTokens(sdb: ScopedDb<any>, userId: number): Promise
     .execute()
 }
 
-/** Makes a token for the caller, in the caller's organisation. The secret is returned once: show it, never store or log it. */
+/**
+ * Makes a token for the caller, scoped to `input.orgId` (default: the caller's organisation; outside
+ * the caller's subtree it is "not found"). The secret is returned once: show it, never store or log it.
+ */
 export async function createApiToken(sdb: ScopedDb<any>, caller: UserCaller, input: TokenInput): Promise<{ token: ApiTokenSummary; secret: string }> {
   if (!caller.ability.can('create', 'ApiToken')) throw new HttpProblem(403, 'You do not have permission to do this.')
+  return issueApiToken(sdb, { userId: caller.userId, orgId: input.orgId ?? caller.org.id, name: input.name, expiresInDays: input.expiresInDays })
+}
+
+/**
+ * Inserts a token for `userId` scoped to `orgId` (which must be in the handle's scope) with its
+ * audit row; no permission check (the CLI and {@link createApiToken} decide who may).
+ */
+export async function issueApiToken(sdb: ScopedDb<any>, input: { userId: number; orgId: number; name: string; expiresInDays?: number | undefined }): Promise<{ token: ApiTokenSummary; secret: string }> {
   const expiresAt = input.expiresInDays === undefined ? null : new Date(Date.now() + input.expiresInDays * DAY_MS)
   return sdb.transaction(async (trx) => {
-    const made = await insertApiToken(executorOf(trx) as Kysely<Database>, { orgId: caller.org.id, userId: caller.userId, name: input.name, expiresAt })
+    const org = await trx.organisation(input.orgId)
+    if (!org) throw notFound('organisation')
+    const made = await insertApiToken(executorOf(trx) as Kysely<Database>, { orgId: org.id, userId: input.userId, name: input.name, expiresAt })
     await recordAudit(trx, {
-      orgId: caller.org.id, action: 'create', subject: 'ApiToken', subjectId: made.id, summary: `API token "${input.name}" created`,
-      after: { name: input.name, userId: caller.userId, expiresAt: expiresAt?.toISOString() ?? null },
+      orgId: org.id, action: 'create', subject: 'ApiToken', subjectId: made.id, summary: `API token "${input.name}" created`,
+      after: { name: input.name, userId: input.userId, orgId: org.id, expiresAt: expiresAt?.toISOString() ?? null },
     })
     const token = await (trx as ScopedDb).selectFrom('api_tokens').select(TOKEN_COLUMNS).where('api_tokens.id', '=', made.id).executeTakeFirstOrThrow()
     return { token, secret: made.token }

@@ -40,6 +40,8 @@ export interface ApiTokenJson {
   readonly name: string
   /** The token's last four characters, shown as `…abcd`. */
   readonly hint: string
+  /** The organisation the token is scoped to (always inside the caller's subtree). */
+  readonly orgId: number
   readonly createdAt: string
   readonly lastUsedAt: string | null
   readonly expiresAt: string | null
@@ -48,7 +50,7 @@ export interface ApiTokenJson {
 
 export function apiTokenJson(token: ApiTokenSummary): ApiTokenJson {
   return {
-    id: token.id, name: token.name, hint: token.hint, createdAt: token.created_at.toISOString(),
+    id: token.id, name: token.name, hint: token.hint, orgId: token.org_id, createdAt: token.created_at.toISOString(),
     lastUsedAt: token.last_used_at?.toISOString() ?? null, expiresAt: token.expires_at?.toISOString() ?? null, revokedAt: token.revoked_at?.toISOString() ?? null,
   }
 }
@@ -125,8 +127,8 @@ export function userApi(): Hono<AppEnv> {
     const input = parse(tokenInput, await jsonBody(c))
     const { token, secret } = await createApiToken(c.var.db, userCaller(c.var), input)
     c.var.log.info('api token created', { tokenId: token.id })
-    const { id, name, hint, expiresAt } = apiTokenJson(token)
-    return c.json({ token: { id, name, hint, expiresAt }, secret }, 201)
+    const { id, name, hint, orgId, expiresAt } = apiTokenJson(token)
+    return c.json({ token: { id, name, hint, orgId, expiresAt }, secret }, 201)
   })
 
   app.delete('/api-tokens/:id', can('delete', 'ApiToken'), async (c) => {

@@ -1,8 +1,10 @@
 /**
  * API tokens for scripts and the provider's platform: `Authorization: Bearer llt_...`. A token
- * acts as the user who made it, with that user's roles as they are at each call, inside that
- * user's organisation subtree; disabling the user or revoking the token stops it at once. Only
- * the SHA-256 of a token is stored; the token itself is shown once, when it is made.
+ * belongs to one organisation (its user's own, or one below it) and acts as the user who made it,
+ * with that user's roles as they are at each call, inside the **token's** organisation subtree. It
+ * stops at once when it is revoked, when the user is disabled, or when its organisation is no longer
+ * inside the user's subtree (moved away, or the user moved). Only the SHA-256 of a token is stored;
+ * the token itself is shown once, when it is made.
  */
 import { randomBytes } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
@@ -38,12 +40,18 @@ export interface TokenUser extends Omit<SessionUser, 'sessionId' | 'createdAt'> 
   readonly tokenId: number
 }
 
-/** The token's user and organisation, or undefined if the token is unknown, revoked, expired or its user disabled. */
+/**
+ * The token's user and the organisation it is scoped to, or undefined if the token is unknown,
+ * revoked, expired, its user disabled, or its organisation outside the user's subtree.
+ */
 export async function findApiToken(db: Kysely<Database>, token: string): Promise<TokenUser | undefined> {
   if (!TOKEN_SHAPE.test(token)) return undefined
+  // The scope is the token's organisation, and only while it lies inside the user's own subtree.
   const row = await db.selectFrom('api_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
-    .innerJoin('organisations as o', 'o.id', 'u.org_id')
+    .innerJoin('organisations as uo', 'uo.id', 'u.org_id')
+    .innerJoin('organisations as o', 'o.id', 't.org_id')
+    .where(sql<boolean>`starts_with(o.path, uo.path)`)
     .select(['t.id as token_id', 't.last_used_at', 't.expires_at', 't.revoked_at', 'u.id as user_id', 'u.email', 'u.name', 'u.status'])
     .select(['o.id', 'o.parent_id', 'o.kind', 'o.name as org_name', 'o.path', 'o.status as org_status', 'o.billing_email', 'o.currency', 'o.created_at', 'o.updated_at'])
     .where('t.token_hash', '=', hashToken(token))

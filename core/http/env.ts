@@ -2,6 +2,7 @@
  * The one typed request context. Everything a handler needs is on `c.var`; nothing is looked up
  * by string from a container.
  */
+import type { Settings } from '../../config/settings.ts'
 import type { Logger } from '../log.ts'
 import type { AppAbility, UserGrants } from '../access/ability.ts'
 import type { SubjectEntry } from '../access/catalogue.ts'
@@ -38,6 +39,8 @@ export interface AppVariables {
   readonly nav: readonly NavEntry[]
   /** Whether cookies are `Secure` with the `__Host-` prefix. */
   readonly secureCookies: boolean
+  /** The instance's settings; undefined only for an app built without them (a bare test app): use defaults. */
+  readonly settings: Settings | undefined
 }
 
 export interface AppEnv {

@@ -1,14 +1,19 @@
 /**
  * Demo data for trying the portal: an operator, two resellers (one with a nested reseller) and
- * their customers, and one login per kind. Only ever run on an empty database and never in
- * production (settings refuse DEMO_DATA there).
+ * their customers, and one login per kind; then a year of billing data from the generator
+ * (catalog, contracts, usage and rollups, invoices paid / pending / overdue, top-ups, discounts).
+ * Only ever run on an empty database and never in production (settings refuse DEMO_DATA there).
  */
 import type { Kysely } from 'kysely'
 import type { Database, OrganisationKind, OrganisationRow } from '../db/schema.ts'
 import { hashPassword } from '../auth/password.ts'
 import { createOperator, insertOrganisation } from '../tenancy/organisations.ts'
+import { generateBilling } from './generate.ts'
 
 export const DEMO_PASSWORD = 'ledgerlite-demo'
+
+/** The generator's settings for the demo: small enough to seed in seconds on PGlite. */
+export const DEMO_BILLING = { months: 12, seed: 2024, eventsPerOrgMonth: 40 } as const
 
 /** A custom role, made the way an operator would in the Roles page. */
 const CUSTOM_ROLE = {
@@ -57,7 +62,7 @@ export async function isEmpty(db: Kysely<Database>): Promise<boolean> {
 
 export async function seedDemo(db: Kysely<Database>): Promise<void> {
   const hashes = await Promise.all(DEMO_LOGINS.map(() => hashPassword(DEMO_PASSWORD)))
-  await db.transaction().execute(async (trx) => {
+  const root = await db.transaction().execute(async (trx) => {
     const db = trx as unknown as Kysely<Database>
     const operator = await createOperator(db, 'Northwind Cloud')
     const ids = new Map<string, number>([[operator.name, operator.id]])
@@ -90,5 +95,8 @@ export async function seedDemo(db: Kysely<Database>): Promise<void> {
           .where((w) => w.or([w('system_key', 'in', login.roles), w.and([w('org_id', '=', operator.id), w('name', 'in', login.roles)])])))
         .execute()
     }
+    return operator
   })
+  // Billing data up to today, so the pages and reports show current months.
+  await generateBilling(db, root, DEMO_BILLING)
 }

@@ -1,6 +1,6 @@
 /** Pages for API tokens: your own tokens, the create form, a new token's secret shown once. */
 import { tokenState, type ApiTokenSummary } from '../../core/access/api-tokens.ts'
-import { CsrfField, ErrorSummary, Field } from '../../views/forms.tsx'
+import { CsrfField, ErrorSummary, Field, Select } from '../../views/forms.tsx'
 
 /** `2025-01-31 14:05 UTC`, or a dash. */
 export function when(date: Date | null | undefined): string {
@@ -11,14 +11,15 @@ export function when(date: Date | null | undefined): string {
  * A table of tokens. `brief` is the view an administrator gets of someone else's tokens: name,
  * hint, last use and state only.
  */
-export function TokenTable(props: { tokens: readonly ApiTokenSummary[]; csrf: string; canRevoke: boolean; brief?: boolean }) {
-  const columns = props.brief ? 5 : 7
+export function TokenTable(props: { tokens: readonly ApiTokenSummary[]; csrf: string; canRevoke: boolean; brief?: boolean; orgNames?: ReadonlyMap<number, string> }) {
+  const withOrg = !props.brief && props.orgNames !== undefined
+  const columns = (props.brief ? 5 : 7) + (withOrg ? 1 : 0)
   return (
     <div class="table-wrap" id="token-table">
       <table class="data">
         <thead>
           <tr>
-            <th>Name</th><th>Token</th>{!props.brief && <th>Created</th>}<th>Last used</th>{!props.brief && <th>Expires</th>}<th>State</th><th></th>
+            <th>Name</th><th>Token</th>{withOrg && <th>Organisation</th>}{!props.brief && <th>Created</th>}<th>Last used</th>{!props.brief && <th>Expires</th>}<th>State</th><th></th>
           </tr>
         </thead>
         <tbody>
@@ -29,6 +30,7 @@ export function TokenTable(props: { tokens: readonly ApiTokenSummary[]; csrf: st
               <tr data-token-id={String(t.id)}>
                 <td>{t.name}</td>
                 <td><code>…{t.hint}</code></td>
+                {withOrg && <td>{props.orgNames!.get(t.org_id) ?? '—'}</td>}
                 {!props.brief && <td>{when(t.created_at)}</td>}
                 <td>{when(t.last_used_at)}</td>
                 {!props.brief && <td>{t.expires_at ? when(t.expires_at) : 'never'}</td>}
@@ -53,20 +55,24 @@ export function TokenTable(props: { tokens: readonly ApiTokenSummary[]; csrf: st
 export interface TokenFormValues {
   readonly name?: string | undefined
   readonly expiresInDays?: string | undefined
+  readonly orgId?: string | undefined
 }
 
 export function TokensPage(props: {
   tokens: readonly ApiTokenSummary[]; csrf: string; canCreate: boolean; canRevoke: boolean
   values: TokenFormValues; errors: Readonly<Record<string, string>>; message?: string | undefined
+  /** Organisations a token may be scoped to (the caller's subtree), and the caller's own. */
+  organisations: readonly { value: number; label: string }[]; orgNames: ReadonlyMap<number, string>; defaultOrgId: number
 }) {
   return (
     <>
       <h1>API tokens</h1>
       <p class="muted">
         A token lets a script call the JSON API as you: send <code>Authorization: Bearer llt_…</code>. It has your roles as they
-        are at each call, and stops working when it is revoked, when it expires or when your account is disabled.
+        are at each call, limited to the organisation it is made for and what lies below it, and stops working when it is
+        revoked, when it expires, when your account is disabled, or when that organisation leaves your subtree.
       </p>
-      <TokenTable tokens={props.tokens} csrf={props.csrf} canRevoke={props.canRevoke} />
+      <TokenTable tokens={props.tokens} csrf={props.csrf} canRevoke={props.canRevoke} orgNames={props.orgNames} />
       {props.canCreate && (
         <>
           <h2>New token</h2>
@@ -74,6 +80,7 @@ export function TokensPage(props: {
           <form method="post" action="/users/tokens" class="stacked panel" novalidate>
             <CsrfField token={props.csrf} />
             <Field label="Name" name="name" value={props.values.name} error={props.errors.name} required maxlength={100} hint="What the token is for, e.g. Billing export" />
+            <Select label="Organisation" name="orgId" value={props.values.orgId ?? props.defaultOrgId} options={props.organisations} error={props.errors.orgId} />
             <Field label="Expires in (days)" name="expiresInDays" type="number" value={props.values.expiresInDays} error={props.errors.expiresInDays}
               hint="1 to 365; leave empty for a token that does not expire" />
             <div class="actions"><button type="submit">Create token</button></div>

@@ -14,10 +14,15 @@ import { TokenShown, TokensPage, type TokenFormValues } from './token-views.tsx'
 export function tokenRoutes(app: Hono<AppEnv>): void {
   const tokensPage = async (c: Context<AppEnv>, form: { status?: 422; values?: TokenFormValues; errors?: Record<string, string>; message?: string } = {}) => {
     const caller = userCaller(c.var)
+    // Tokens may be scoped to any organisation of the caller's subtree; indent names by depth.
+    const orgs = await c.var.db.organisations().select(['organisations.id', 'organisations.name', 'organisations.path']).orderBy('organisations.path').execute()
+    const depth = (path: string) => path.split('/').length - c.var.org.path.split('/').length
+    const organisations = orgs.map((o) => ({ value: o.id, label: `${'\u00a0\u00a0'.repeat(Math.max(0, depth(o.path)))}${o.name}` }))
     return page(c, {
       title: 'API tokens',
       ...(form.status ? { status: form.status } : {}),
-      body: <TokensPage tokens={await listApiTokens(c.var.db, caller.userId)} csrf={c.var.csrfToken}
+      body: <TokensPage tokens={await listApiTokens(c.var.db, caller.userId)} csrf={c.var.csrfToken} organisations={organisations}
+        orgNames={new Map(orgs.map((o) => [o.id, o.name]))} defaultOrgId={c.var.org.id}
         canCreate={c.var.ability.can('create', 'ApiToken')} canRevoke={c.var.ability.can('delete', 'ApiToken')}
         values={form.values ?? {}} errors={form.errors ?? {}} message={form.message} />,
     })
@@ -27,7 +32,7 @@ export function tokenRoutes(app: Hono<AppEnv>): void {
 
   app.post('/tokens', can('create', 'ApiToken'), async (c) => {
     const { fields } = await postedForm(c)
-    const values = { name: fields.name, expiresInDays: fields.expiresInDays }
+    const values = { name: fields.name, expiresInDays: fields.expiresInDays, orgId: fields.orgId }
     const parsed = tokenInput.safeParse(values)
     if (!parsed.success) {
       const problem = inputProblem(parsed.error)

@@ -1,6 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { DEMO_LOGINS, DEMO_PASSWORD } from '../../core/seed/demo.ts'
+import { DEMO_BILLING, DEMO_LOGINS, DEMO_PASSWORD } from '../../core/seed/demo.ts'
 import { Agent } from '../support/agent.ts'
 import { dbLabel, testRuntime, type TestRuntime } from '../support/fixture.ts'
 
@@ -48,6 +48,28 @@ test('the auditor reads everything and changes nothing', async ({ rt }) => {
   const res = await auditor.postForm('/organisations', { name: 'Auditor Was Here', kind: 'customer', parentId: String(before[0]!.id) })
   assert.is(res.status, 403)
   assert.is((await rt.database.db.selectFrom('organisations').select('id').execute()).length, before.length)
+})
+
+test('the demo has a year of billing data: the customer sees its own invoices, paid and open, and rolled-up usage', async ({ rt }) => {
+  const db = rt.database.db
+  const customer = await demo(rt, 'customer@demo.test')
+  const acme = await db.selectFrom('organisations').select('id').where('name', '=', 'Acme Web Studio').executeTakeFirstOrThrow()
+  const res = await customer.get('/api/v1/invoices?limit=100')
+  assert.is(res.status, 200)
+  const body = (await res.json()) as { invoices: { orgId: number; status: string; period: string }[]; total: number }
+  assert.ok(body.total >= DEMO_BILLING.months, `invoices for every closed month: ${body.total}`)
+  assert.ok(body.invoices.every((i) => i.orgId === acme.id), 'only its own invoices')
+  const all = await db.selectFrom('invoices').select('status').distinct().execute()
+  for (const status of ['paid', 'issued']) assert.ok(all.some((s) => s.status === status), `some demo invoice is ${status}`)
+  const monthly = await db.selectFrom('usage_monthly').select((eb) => eb.fn.countAll<string>().as('n')).where('org_id', '=', acme.id).executeTakeFirstOrThrow()
+  assert.ok(Number(monthly.n) >= DEMO_BILLING.months, `monthly rollups for the customer: ${monthly.n}`)
+  const events = await db.selectFrom('usage_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+  assert.ok(Number(events.n) > 1000, `usage events: ${events.n}`)
+  const models = await db.selectFrom('plans').select('model').distinct().execute()
+  assert.is(models.length, 3)
+  const credits = await db.selectFrom('credit_entries').select((eb) => eb.fn.countAll<string>().as('n')).where('kind', '=', 'topup').executeTakeFirstOrThrow()
+  const discounts = await db.selectFrom('discounts').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+  assert.ok(Number(credits.n) + Number(discounts.n) > 0, 'top-ups or discounts')
 })
 
 test.run()

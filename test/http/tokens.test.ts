@@ -146,7 +146,7 @@ test('the JSON endpoints: list own, create (secret once), delete', async () => {
   const made = await session(alpha, 'POST', '/api/v1/api-tokens', { name: 'From the API', expiresInDays: 7 })
   assert.is(made.status, 201)
   const body = (await made.json()) as { token: { id: number; name: string; hint: string; expiresAt: string }; secret: string }
-  assert.equal(Object.keys(body.token).sort(), ['expiresAt', 'hint', 'id', 'name'])
+  assert.equal(Object.keys(body.token).sort(), ['expiresAt', 'hint', 'id', 'name', 'orgId'])
   assert.is(body.token.hint, body.secret.slice(-4))
   assert.ok(Math.abs(new Date(body.token.expiresAt).getTime() - Date.now() - 7 * 86_400_000) < 60_000)
 
@@ -237,6 +237,60 @@ test('guards: an auditor sees the page but cannot make or revoke tokens; bad ids
     assert.is((await session(alpha, 'DELETE', `/api/v1/api-tokens/${id}`)).status, 404, id)
   }
   assert.is((await new Agent(rt.app).get('/users/tokens')).status, 303)
+})
+
+test('a token is made for an organisation of the subtree and scoped to it; outside the subtree is 404', async () => {
+  const alpha = await signedIn(rt.app, ADMIN.alpha)
+  const page = await (await alpha.get('/users/tokens')).text()
+  assert.match(page, 'name="orgId"')
+  assert.match(page, `<option value="${tree.alphaSubCustomer.id}"`)
+  assert.not.match(page, tree.beta.name)
+  const res = await alpha.postForm('/users/tokens', { name: 'Customer platform', expiresInDays: '', orgId: String(tree.alphaCustomer.id) })
+  assert.is(res.status, 200)
+  const secret = SECRET.exec(await res.text())![1]!
+  const row = await db().selectFrom('api_tokens').selectAll().where('name', '=', 'Customer platform').executeTakeFirstOrThrow()
+  assert.is(row.org_id, tree.alphaCustomer.id)
+  assert.is(row.user_id, await userId(ADMIN.alpha))
+  assert.is((await tokenAudit(row.id))[0]!.org_id, tree.alphaCustomer.id)
+  // The token sees its organisation's subtree only, still with the Reseller Admin's roles.
+  const users = ((await (await bearer(secret)).json()) as { users: { email: string }[] }).users.map((u) => u.email)
+  assert.ok(users.includes(ADMIN.alphaCustomer))
+  assert.not.ok(users.includes(ADMIN.alpha))
+  assert.not.ok(users.includes(ADMIN.alphaSubCustomer))
+  assert.is((await bearer(secret, `/api/v1/organisations/${tree.alphaSub.id}`)).status, 404)
+  assert.is((await bearer(secret, `/api/v1/organisations/${tree.alphaCustomer.id}`)).status, 200)
+  const listed = await (await alpha.get('/users/tokens')).text()
+  assert.match(listed, tree.alphaCustomer.name)
+
+  for (const orgId of [tree.beta.id, tree.operator.id, 99999999]) {
+    const bad = await alpha.postForm('/users/tokens', { name: 'Outside', expiresInDays: '', orgId: String(orgId) })
+    assert.is(bad.status, 404, String(orgId))
+    assert.not.match(await bad.text(), tree.beta.name)
+  }
+  assert.is((await alpha.postForm('/users/tokens', { name: 'Junk org', expiresInDays: '', orgId: 'abc' })).status, 422)
+  assert.is((await db().selectFrom('api_tokens').select('id').where('name', 'in', ['Outside', 'Junk org']).execute()).length, 0)
+})
+
+test('the JSON endpoint takes orgId; a token for alpha cannot see beta; a token whose organisation left the subtree is refused', async () => {
+  const alpha = await signedIn(rt.app, ADMIN.alpha)
+  const made = await session(alpha, 'POST', '/api/v1/api-tokens', { name: 'Sub platform', orgId: tree.alphaSubCustomer.id })
+  assert.is(made.status, 201)
+  const body = (await made.json()) as { token: { id: number; orgId: number }; secret: string }
+  assert.is(body.token.orgId, tree.alphaSubCustomer.id)
+  const outside = await session(alpha, 'POST', '/api/v1/api-tokens', { name: 'Beta platform', orgId: tree.betaCustomer.id })
+  assert.is(outside.status, 404)
+  assert.not.match(await outside.text(), tree.betaCustomer.name)
+
+  const own = await session(alpha, 'POST', '/api/v1/api-tokens', { name: 'Alpha wide' })
+  const alphaSecret = ((await own.json()) as { secret: string }).secret
+  assert.is((await bearer(alphaSecret, `/api/v1/organisations/${tree.beta.id}`)).status, 404)
+  assert.is((await bearer(alphaSecret, `/api/v1/organisations/${tree.betaCustomer.id}`)).status, 404)
+  assert.not.match(await (await bearer(alphaSecret, '/api/v1/organisations')).text(), tree.beta.name)
+
+  assert.is((await bearer(body.secret)).status, 200)
+  // The organisation is no longer inside the user's subtree (here: the row points elsewhere): refused.
+  await db().updateTable('api_tokens').set({ org_id: tree.beta.id }).where('id', '=', body.token.id).execute()
+  assert.is((await bearer(body.secret)).status, 401)
 })
 
 test.run()
