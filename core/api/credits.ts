@@ -84,6 +84,8 @@ const discountQuery = z.object({
   org: orgFilter,
   status: z.enum(DISCOUNT_STATUSES, { error: `Use one of ${DISCOUNT_STATUSES.join(', ')}` }).optional(),
   target: z.enum(DISCOUNT_TARGETS, { error: `Use one of ${DISCOUNT_TARGETS.join(', ')}` }).optional(),
+  from: day,
+  to: day,
   limit: z.coerce.number().int().min(1).max(500, 'Use at most 500').default(100),
   offset: z.coerce.number().int().min(0).default(0),
 })
@@ -126,8 +128,9 @@ export function creditApi(): Hono<AppEnv> {
 
   app.get('/discounts', can('read', 'Discount'), async (c) => {
     const q = parseInput(discountQuery, c.req.query())
+    checkPeriod(q.from, q.to)
     const { discounts, total } = await listDiscounts(c.var.db, {
-      orgId: await orgInScope(c, q.org), status: q.status, target: q.target, limit: q.limit, offset: q.offset,
+      orgId: await orgInScope(c, q.org), status: q.status, target: q.target, from: q.from, to: q.to, limit: q.limit, offset: q.offset,
     })
     return c.json({ discounts: discounts.map(discountJson), total })
   })

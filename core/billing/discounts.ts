@@ -156,6 +156,9 @@ export interface DiscountFilter {
   readonly orgId?: number | undefined
   readonly status?: DiscountStatus | undefined
   readonly target?: DiscountTarget | undefined
+  /** Only discounts valid on some day of [from, to] (either end may be open). */
+  readonly from?: string | undefined
+  readonly to?: string | undefined
   readonly limit: number
   readonly offset: number
 }
@@ -166,6 +169,8 @@ export async function listDiscounts(sdb: ScopedDb, filter: DiscountFilter, today
   if (filter.orgId !== undefined) base = base.where('discounts.org_id', '=', filter.orgId)
   if (filter.status) base = base.where(statusIs(filter.status, today))
   if (filter.target) base = base.where('discounts.target', '=', filter.target)
+  if (filter.to) base = base.where('discounts.valid_from', '<=', filter.to)
+  if (filter.from) base = base.where((eb) => eb.or([eb('discounts.valid_to', 'is', null), eb('discounts.valid_to', '>=', filter.from!)]))
   const ids = base.select('discounts.id')
   const [rows, count] = await Promise.all([
     discountQuery(sdb).where('discounts.id', 'in', ids).orderBy('discounts.id', 'desc').limit(filter.limit).offset(filter.offset).execute(),
