@@ -4,6 +4,7 @@ import { formatMoney } from '../../core/billing/money.ts'
 import { DISCOUNT_TARGETS } from '../../core/db/schema.ts'
 import { CsrfField, ErrorSummary, Field, Select } from '../../views/forms.tsx'
 import { indented, type OrgChoice } from './views.tsx'
+import { Pager } from '../../views/Pager.tsx'
 
 // Reuses the badge colours the stylesheet already has: green, amber, red.
 const BADGE: Record<DiscountStatus, string> = { active: 'user-active', scheduled: 'system', expired: 'user-disabled', cancelled: 'user-disabled' }
@@ -40,10 +41,6 @@ export function DiscountsPage(props: {
   discounts: readonly DiscountView[]; total: number; pageSize: number; filter: DiscountFilterForm; orgs: readonly OrgChoice[]; canCreate: boolean
 }) {
   const { filter, total, pageSize } = props
-  const first = (filter.page - 1) * pageSize
-  const pager = (page: number, label: string) => (
-    <a class="button secondary" href={discountsHref(filter, page)} hx-get={discountsHref(filter, page)} hx-target="#discount-table" hx-select="#discount-table" hx-swap="outerHTML" hx-push-url="true">{label}</a>
-  )
   return (
     <>
       <h1>Discounts</h1>
@@ -85,13 +82,7 @@ export function DiscountsPage(props: {
             </tbody>
           </table>
         </div>
-        {total > 0 && (
-          <nav class="pager" aria-label="Pages">
-            <span class="muted">{first + 1}–{Math.min(first + props.discounts.length, total)} of {total}</span>
-            {filter.page > 1 && pager(filter.page - 1, 'Previous')}
-            {first + pageSize < total && pager(filter.page + 1, 'Next')}
-          </nav>
-        )}
+        <Pager page={filter.page} pageSize={pageSize} shown={props.discounts.length} total={total} target="discount-table" href={(page) => discountsHref(filter, page)} />
       </div>
     </>
   )

@@ -6,6 +6,7 @@ import type { SubscriptionView } from '../../core/billing/subscriptions.ts'
 import { SUBSCRIPTION_STATUSES } from '../../core/db/schema.ts'
 import { CsrfField, ErrorSummary, Field, Select } from '../../views/forms.tsx'
 import type { FormValues } from '../catalog/form.ts'
+import { Pager } from '../../views/Pager.tsx'
 
 export interface OrgChoice {
   readonly id: number
@@ -72,10 +73,6 @@ export function ListPage(props: {
 
 function SubscriptionTable(props: { subscriptions: readonly SubscriptionView[]; total: number; pageSize: number; filter: ListFilter }) {
   const { filter, total, pageSize } = props
-  const first = (filter.page - 1) * pageSize
-  const pager = (page: number, label: string) => (
-    <a class="button secondary" href={listHref(filter, page)} hx-get={listHref(filter, page)} hx-target="#subscription-table" hx-select="#subscription-table" hx-swap="outerHTML" hx-push-url="true">{label}</a>
-  )
   return (
     <div id="subscription-table">
       <div class="table-wrap">
@@ -97,13 +94,7 @@ function SubscriptionTable(props: { subscriptions: readonly SubscriptionView[]; 
           </tbody>
         </table>
       </div>
-      {total > 0 && (
-        <nav class="pager" aria-label="Pages">
-          <span class="muted">{first + 1}–{Math.min(first + props.subscriptions.length, total)} of {total}</span>
-          {filter.page > 1 && pager(filter.page - 1, 'Previous')}
-          {first + pageSize < total && pager(filter.page + 1, 'Next')}
-        </nav>
-      )}
+      <Pager page={filter.page} pageSize={pageSize} shown={props.subscriptions.length} total={total} target="subscription-table" href={(page) => listHref(filter, page)} />
     </div>
   )
 }

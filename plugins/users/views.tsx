@@ -5,6 +5,7 @@ import type { UserRecord, UserWithRoles } from '../../core/access/users.ts'
 import { PASSWORD_RULES } from '../../core/auth/password.ts'
 import { CsrfField, ErrorSummary, Field, Select } from '../../views/forms.tsx'
 import { TokenTable, when } from './token-views.tsx'
+import { Pager } from '../../views/Pager.tsx'
 
 export function StatusBadge(props: { status: string }) {
   return <span class={`badge user-${props.status}`}>{props.status}</span>
@@ -79,10 +80,6 @@ export function ListPage(props: {
 
 function UserTable(props: { users: readonly UserWithRoles[]; total: number; pageSize: number; filter: ListFilter; linkOrgs: boolean }) {
   const { filter, total, pageSize } = props
-  const first = (filter.page - 1) * pageSize
-  const pager = (page: number, label: string) => (
-    <a class="button secondary" href={listHref(filter, page)} hx-get={listHref(filter, page)} hx-target="#user-table" hx-select="#user-table" hx-swap="outerHTML" hx-push-url="true">{label}</a>
-  )
   return (
     <div id="user-table">
       <div class="table-wrap">
@@ -103,13 +100,7 @@ function UserTable(props: { users: readonly UserWithRoles[]; total: number; page
           </tbody>
         </table>
       </div>
-      {total > 0 && (
-        <nav class="pager" aria-label="Pages">
-          <span class="muted">{first + 1}–{Math.min(first + props.users.length, total)} of {total}</span>
-          {filter.page > 1 && pager(filter.page - 1, 'Previous')}
-          {first + pageSize < total && pager(filter.page + 1, 'Next')}
-        </nav>
-      )}
+      <Pager page={filter.page} pageSize={pageSize} shown={props.users.length} total={total} target="user-table" href={(page) => listHref(filter, page)} />
     </div>
   )
 }
