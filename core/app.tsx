@@ -38,6 +38,11 @@ import { bindFlashSecret } from './http/render.tsx'
 import type { Logger } from './log.ts'
 import type { NavEntry, PluginDefinition } from './plugins/define.ts'
 import { ScopedDb } from './tenancy/scoped-db.ts'
+import { ReportRegistry } from './reports/registry.ts'
+import { reportApi } from './api/reports.ts'
+import { reportRunApi } from './api/report-runs.ts'
+import { reportPageRoutes } from './reports/routes.tsx'
+import { reportRunRoutes } from './reports/run-routes.tsx'
 
 export interface CreateAppOptions {
   readonly db: Kysely<Database>
@@ -77,6 +82,7 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   const nav: NavEntry[] = options.plugins.flatMap((p) => p.nav ?? [])
   const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin : undefined
   const catalogue = permissionCatalogue(options.plugins)
+  const reports = new ReportRegistry(options.plugins)
 
   app.use(requestId({ headerName: 'X-Request-Id' }))
   app.use(async function requestLog(c, next) {
@@ -124,6 +130,7 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
     c.set('ability', NO_ABILITY)
     c.set('grants', NO_GRANTS)
     c.set('catalogue', catalogue)
+    c.set('reports', reports)
     c.set('user', null)
     // A bearer token, when sent, is the only credential looked at: a bad one is a 401, not a fallback to the cookie.
     const bearer = bearerToken(c.req.header('authorization'))
@@ -179,6 +186,11 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   app.route('/api/v1', usageApi())
   app.route('/api/v1', billingApi())
   app.route('/api/v1', creditApi())
+  app.route('/api/v1', reportRunApi())
+  app.route('/api/v1', reportApi())
+  // Runs and the archive first: their paths (/reports/runs/..., /reports/archive) are not report ids.
+  app.route('/reports', reportRunRoutes())
+  app.route('/reports', reportPageRoutes())
   for (const plugin of options.plugins) {
     if (!plugin.routes) continue
     const sub = new Hono<AppEnv>()

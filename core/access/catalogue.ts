@@ -55,6 +55,12 @@ export function permissionCatalogue(plugins: readonly PluginDefinition[]): Subje
       const actions = [...new Set([...(known?.actions ?? []), ...declared.actions.filter((a) => a !== 'manage')])]
       bySubject.set(subject, { subject, label: known?.label ?? labelOf(subject), actions: sortActions(actions), owner: known?.owner ?? plugin.id })
     }
+    // A report's subject can always be read and exported: the engine checks both.
+    for (const report of plugin.reports ?? []) {
+      const known = bySubject.get(report.subject)
+      const actions = [...new Set([...(known?.actions ?? []), 'read', 'export'])]
+      bySubject.set(report.subject, { subject: report.subject, label: known?.label ?? labelOf(report.subject), actions: sortActions(actions), owner: known?.owner ?? plugin.id })
+    }
   }
   return [...bySubject.values()]
 }

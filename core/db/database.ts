@@ -40,6 +40,16 @@ export interface OpenDatabaseOptions {
   readonly poolSize?: number
 }
 
+const embedded = new WeakSet<object>()
+
+/**
+ * Whether `db` is the embedded PGlite database: one connection behind a lock, so long reads
+ * (export cursors) must give the lock back between chunks instead of holding it throughout.
+ */
+export function isEmbedded(db: object): boolean {
+  return embedded.has(db)
+}
+
 const pgliteParsers = {
   [types.INT8]: (value: string) => value,
   [types.NUMERIC]: (value: string) => value,
@@ -83,6 +93,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<AppDatabase> {
   })
   const lock = new Mutex()
   const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite, lock) })
+  embedded.add(db)
   const adapter = fromPglite(pglite)
   return {
     kind: 'pglite',

@@ -9,6 +9,7 @@ import type { SubjectEntry } from '../access/catalogue.ts'
 import type { ScopedDb } from '../tenancy/scoped-db.ts'
 import type { OrganisationRow } from '../db/schema.ts'
 import type { NavEntry } from '../plugins/define.ts'
+import type { ReportRegistry } from '../reports/registry.ts'
 
 export interface CurrentUser {
   readonly id: number
@@ -35,6 +36,8 @@ export interface AppVariables {
   readonly catalogue: readonly SubjectEntry[]
   /** The database, already limited to the user's subtree. There is no unscoped handle here. */
   readonly db: ScopedDb
+  /** The reports of the enabled plugins. */
+  readonly reports: ReportRegistry
   /** Navigation entries of the enabled plugins. */
   readonly nav: readonly NavEntry[]
   /** Whether cookies are `Secure` with the `__Host-` prefix. */

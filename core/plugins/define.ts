@@ -17,6 +17,7 @@ import type { Migration } from 'kysely/migration'
 import type { Job } from 'pg-boss'
 import type { AppEnv } from '../http/env.ts'
 import type { JobContext } from '../jobs/jobs.ts'
+import type { AnyReport } from '../reports/define.ts'
 import { PluginError } from './errors.ts'
 
 export interface NavEntry {
@@ -61,6 +62,8 @@ export interface PluginDefinition {
   readonly routes?: (app: Hono<AppEnv>) => void
   readonly jobs?: readonly JobDefinition<any>[]
   readonly nav?: readonly NavEntry[]
+  /** Reports (built with `defineReport`), ids prefixed `<plugin id>.`; the engine serves them under /reports. */
+  readonly reports?: readonly AnyReport[]
 }
 
 const ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/
@@ -76,6 +79,9 @@ export function definePlugin<const P extends PluginDefinition>(definition: P): P
   for (const dep of definition.dependsOn ?? []) if (!ID.test(dep)) throw invalid(`dependsOn has an invalid id "${dep}"`)
   for (const job of definition.jobs ?? []) {
     if (!job.id.startsWith(`${definition.id}.`)) throw invalid(`job id "${job.id}" must start with "${definition.id}."`)
+  }
+  for (const report of definition.reports ?? []) {
+    if (!report.id.startsWith(`${definition.id}.`)) throw invalid(`report id "${report.id}" must start with "${definition.id}."`)
   }
   for (const subject of definition.permissions?.subjects ?? []) {
     if (!/^[A-Z][A-Za-z0-9]*$/.test(subject)) throw invalid(`permission subject "${subject}" must be PascalCase`)

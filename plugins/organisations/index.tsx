@@ -14,6 +14,7 @@ import { definePlugin } from '../../core/plugins/define.ts'
 import {
   ancestorsInScope, createOrganisation, organisationInput, organisationPatch, organisationTree, updateOrganisation,
 } from '../../core/tenancy/organisations.ts'
+import { accountsReport } from './accounts-report.ts'
 import { DetailPage, OrganisationForm, TreePage, type FormValues } from './views.tsx'
 
 const idParam = z.coerce.number().int().positive()
@@ -54,6 +55,7 @@ export const organisationsPlugin = definePlugin({
   description: 'The tree of the operator, its resellers and their customers.',
   permissions: { subjects: ['Organisation'], actions: ['read', 'create', 'update'] },
   nav: [{ section: 'Administration', label: 'Organisations', href: '/organisations', requires: ['read', 'Organisation'], order: 10 }],
+  reports: [accountsReport],
   routes: (app) => {
     app.get('/', can('read', 'Organisation'), async (c) => {
       const q = (c.req.query('q') ?? '').trim().slice(0, 100)

@@ -1,0 +1,131 @@
+/**
+ * The report engine: runs a report's query for a parsed {@link ReportRequest} and adds what every
+ * report needs: sorting on a declared column (with the row key as tie-breaker, so pages never
+ * overlap), paging, the row count, totals, chart data, and a stream of row batches for exports.
+ * The report's builder is wrapped as a subquery; it was built on the caller's scoped handle, so the
+ * tenant scope travels inside it.
+ *
+ * @example
+ * const request = await parseReportRequest(report, queryInput(url.searchParams), { db: c.var.db })
+ * const { rows, total, totals } = await runReport(request)
+ */
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely'
+import { isEmbedded } from '../db/database.ts'
+import { executorOf } from '../tenancy/scoped-db.ts'
+import type { ChartDefinition, ChartPoint } from './define.ts'
+import type { ReportRequest } from './request.ts'
+
+export type ReportRow = Record<string, unknown>
+
+export interface ReportResult {
+  readonly rows: readonly ReportRow[]
+  /** Rows across all pages. */
+  readonly total: number
+  /** One row per `totalsBy` group (e.g. per currency) with the summed columns; empty when nothing is summed. */
+  readonly totals: readonly ReportRow[]
+  readonly page: number
+  readonly pageSize: number
+}
+
+function base(request: ReportRequest): SelectQueryBuilder<any, any, any> {
+  return request.report.query(request.context)
+}
+
+function executor(request: ReportRequest): Kysely<any> {
+  // The unscoped executor only wraps the report's own (scoped) builder; it adds no table of its own.
+  return executorOf(request.context.db) as Kysely<any>
+}
+
+/** The report's rows as subquery `r`, ordered by the request's sort and then the row key. */
+export function orderedRows(request: ReportRequest): SelectQueryBuilder<any, any, ReportRow> {
+  const { report, sort } = request
+  let query = executor(request).selectFrom(base(request).as('r')).selectAll('r')
+  query = query.orderBy(sql.ref(`r.${sort.key}`), (ob) => (sort.descending ? ob.desc() : ob.asc()).nullsLast())
+  for (const key of report.rowKey) if (key !== sort.key) query = query.orderBy(sql.ref(`r.${key}`))
+  return query
+}
+
+/** One page of rows, the row count and the totals. */
+export async function runReport(request: ReportRequest): Promise<ReportResult> {
+  const { pageSize, page } = request
+  const [rows, count, totals] = await Promise.all([
+    orderedRows(request).limit(pageSize).offset((page - 1) * pageSize).execute(),
+    executor(request).selectFrom(base(request).as('r')).select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow(),
+    reportTotals(request),
+  ])
+  return { rows, total: Number(count.n), totals, page, pageSize }
+}
+
+/** Sums of the `total: true` columns, per `totalsBy` group. */
+export async function reportTotals(request: ReportRequest): Promise<ReportRow[]> {
+  const summed = request.columns.filter((c) => c.total)
+  if (!summed.length) return []
+  const by = request.report.totalsBy ?? []
+  let query = executor(request).selectFrom(base(request).as('r'))
+    .select([...by.map((k) => sql.ref(`r.${k}`).as(k)), ...summed.map((c) => sql<string>`coalesce(sum(${sql.ref(`r.${c.key}`)}), 0)::text`.as(c.key))])
+  for (const key of by) query = query.groupBy(sql.ref(`r.${key}`)).orderBy(sql.ref(`r.${key}`))
+  return (await query.execute()) as ReportRow[]
+}
+
+/** The points of one chart. */
+export async function chartData(request: ReportRequest, chart: ChartDefinition<any>): Promise<ChartPoint[]> {
+  return (await chart.query(request.context).execute()) as ChartPoint[]
+}
+
+/** Charts shown in the request's tab. */
+export function chartsFor(request: ReportRequest): readonly ChartDefinition<any>[] {
+  const tab = request.context.tab
+  return (request.report.charts ?? []).filter((c) => !c.tabs || (tab !== undefined && c.tabs.includes(tab)))
+}
+
+export interface StreamOptions {
+  /** Rows per batch (default 1,000). */
+  readonly batchSize?: number
+  /** Stops the stream between batches (a cancelled run, a client that went away). */
+  readonly signal?: AbortSignal
+}
+
+/**
+ * Every row in order, in batches, without holding the result in memory. On PostgreSQL a cursor
+ * on one pooled connection; on the embedded database a held cursor fetched chunk by chunk, so
+ * other requests get the single connection between chunks.
+ */
+export async function* streamReport(request: ReportRequest, options: StreamOptions = {}): AsyncGenerator<ReportRow[]> {
+  const batchSize = options.batchSize ?? 1000
+  const query = orderedRows(request)
+  const db = executor(request)
+  if (isEmbedded(db)) {
+    yield* streamEmbedded(db, query, batchSize, options.signal)
+    return
+  }
+  let batch: ReportRow[] = []
+  for await (const row of query.stream(batchSize)) {
+    batch.push(row)
+    if (batch.length >= batchSize) {
+      options.signal?.throwIfAborted()
+      yield batch
+      batch = []
+    }
+  }
+  if (batch.length) yield batch
+}
+
+let cursorSequence = 0
+
+async function* streamEmbedded(db: Kysely<any>, query: SelectQueryBuilder<any, any, ReportRow>, batchSize: number, signal?: AbortSignal): AsyncGenerator<ReportRow[]> {
+  const name = `ll_report_${process.pid}_${++cursorSequence}`
+  const compiled = query.compile()
+  // WITH HOLD: the cursor outlives the implicit transaction, so each FETCH takes the lock on its own.
+  await db.executeQuery({ ...compiled, sql: `declare ${name} no scroll cursor with hold for ${compiled.sql}` })
+  try {
+    for (;;) {
+      signal?.throwIfAborted()
+      const { rows } = await sql<ReportRow>`fetch forward ${sql.lit(batchSize)} from ${sql.id(name)}`.execute(db)
+      if (!rows.length) return
+      yield rows
+      if (rows.length < batchSize) return
+    }
+  } finally {
+    await sql`close ${sql.id(name)}`.execute(db).catch(() => {})
+  }
+}
