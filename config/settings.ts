@@ -35,6 +35,10 @@ export interface Settings {
   readonly usageMaxAgeDays: number
   /** Usage events more than this many minutes in the future are refused (clock skew allowance). */
   readonly usageMaxFutureMinutes: number
+  /** Time zone report periods are read in ("this month" in Europe/Paris), unless a request gives `tz`. */
+  readonly reportTimeZone: string
+  /** Generated reports (the archive) are deleted this many days after they finish. */
+  readonly reportRetentionDays: number
 }
 
 /** A setting has a value the portal cannot run with. `message` is one line naming the setting. */
@@ -66,7 +70,18 @@ const fields = {
   NODE_ENV: z.string(),
   USAGE_MAX_AGE_DAYS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number of days').min(1, 'must be between 1 and 3660').max(3660, 'must be between 1 and 3660'),
   USAGE_MAX_FUTURE_MINUTES: z.coerce.number({ error: 'must be a number' }).int('must be a whole number of minutes').min(0, 'must be between 0 and 1440').max(1440, 'must be between 0 and 1440'),
+  REPORT_TIME_ZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris'),
+  REPORT_RETENTION_DAYS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number of days').min(1, 'must be between 1 and 3660').max(3660, 'must be between 1 and 3660'),
 } as const
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
 
 type FieldName = keyof typeof fields
 
@@ -79,6 +94,7 @@ const FILE_KEYS: Record<string, FieldName> = {
   port: 'PORT', host: 'HOST', dataDir: 'DATA_DIR', databaseUrl: 'DATABASE_URL', smtpUrl: 'SMTP_URL',
   sessionSecret: 'SESSION_SECRET', logLevel: 'LOG_LEVEL', plugins: 'PLUGINS', publicUrl: 'PUBLIC_URL',
   demoData: 'DEMO_DATA', usageMaxAgeDays: 'USAGE_MAX_AGE_DAYS', usageMaxFutureMinutes: 'USAGE_MAX_FUTURE_MINUTES',
+  reportTimeZone: 'REPORT_TIME_ZONE', reportRetentionDays: 'REPORT_RETENTION_DAYS',
 }
 
 function readConfigFile(env: Source, cwd: string): Source {
@@ -148,5 +164,7 @@ export function loadSettings(env: Source = process.env, cwd: string = process.cw
     production,
     usageMaxAgeDays: read(source, 'USAGE_MAX_AGE_DAYS') ?? 35,
     usageMaxFutureMinutes: read(source, 'USAGE_MAX_FUTURE_MINUTES') ?? 5,
+    reportTimeZone: read(source, 'REPORT_TIME_ZONE') ?? 'UTC',
+    reportRetentionDays: read(source, 'REPORT_RETENTION_DAYS') ?? 90,
   })
 }

@@ -79,7 +79,12 @@ function clientAddress(c: Context): string {
 export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   const { db, log, secret, secureCookies } = options
   const app = new Hono<AppEnv>()
-  const nav: NavEntry[] = options.plugins.flatMap((p) => p.nav ?? [])
+  const nav: NavEntry[] = [
+    // The engine's own pages; each report plugin is listed in the catalogue, not the menu.
+    { section: 'Reports', label: 'All reports', href: '/reports', order: 0 },
+    { section: 'Reports', label: 'Generated reports', href: '/reports/archive', order: 1 },
+    ...options.plugins.flatMap((p) => p.nav ?? []),
+  ]
   const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin : undefined
   const catalogue = permissionCatalogue(options.plugins)
   const reports = new ReportRegistry(options.plugins)

@@ -14,6 +14,7 @@ import { migrateAll, type MigrationSet } from './db/migrate.ts'
 import type { AppEnv } from './http/env.ts'
 import { billingJobs } from './billing/jobs.ts'
 import { coreJobs } from './jobs/core-jobs.ts'
+import { reportJobs } from './reports/jobs.ts'
 import { registerJobs, startBoss } from './jobs/jobs.ts'
 import { createLogger, type Logger } from './log.ts'
 import type { PluginDefinition } from './plugins/define.ts'
@@ -65,7 +66,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     boss = await startBoss({ bossOptions: database.bossOptions, log })
     const root = await database.db.selectFrom('organisations').select(['id', 'path']).where('parent_id', 'is', null).executeTakeFirst()
     const jobContext = () => ({ db: new ScopedDb(database.db, root ? { orgId: root.id, path: root.path } : { orgId: 0, path: '/' }, boss), log, settings })
-    await registerJobs(boss, [...coreJobs, ...billingJobs, ...plugins.flatMap((p) => p.jobs ?? [])], jobContext, options.jobPollingSeconds)
+    await registerJobs(boss, [...coreJobs, ...billingJobs, ...reportJobs, ...plugins.flatMap((p) => p.jobs ?? [])], jobContext, options.jobPollingSeconds)
     const app = createApp({
       db: database.db,
       boss,
