@@ -21,6 +21,7 @@ import type { PluginDefinition } from './plugins/define.ts'
 import { resolvePlugins } from './plugins/registry.ts'
 import { seedDemo, isEmpty } from './seed/demo.ts'
 import { ScopedDb } from './tenancy/scoped-db.ts'
+import { ReportRegistry } from './reports/registry.ts'
 
 export interface Runtime {
   readonly app: Hono<AppEnv>
@@ -65,7 +66,8 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     }
     boss = await startBoss({ bossOptions: database.bossOptions, log })
     const root = await database.db.selectFrom('organisations').select(['id', 'path']).where('parent_id', 'is', null).executeTakeFirst()
-    const jobContext = () => ({ db: new ScopedDb(database.db, root ? { orgId: root.id, path: root.path } : { orgId: 0, path: '/' }, boss), log, settings })
+    const reports = new ReportRegistry(plugins)
+    const jobContext = () => ({ db: new ScopedDb(database.db, root ? { orgId: root.id, path: root.path } : { orgId: 0, path: '/' }, boss), log, settings, reports })
     await registerJobs(boss, [...coreJobs, ...billingJobs, ...reportJobs, ...plugins.flatMap((p) => p.jobs ?? [])], jobContext, options.jobPollingSeconds)
     const app = createApp({
       db: database.db,

@@ -6,6 +6,7 @@ import { PgBoss, type ConstructorOptions } from 'pg-boss'
 import type { Settings } from '../../config/settings.ts'
 import type { Logger } from '../log.ts'
 import type { JobDefinition } from '../plugins/define.ts'
+import type { ReportRegistry } from '../reports/registry.ts'
 import type { ScopedDb } from '../tenancy/scoped-db.ts'
 
 export interface JobContext {
@@ -13,6 +14,8 @@ export interface JobContext {
   readonly db: ScopedDb
   readonly log: Logger
   readonly settings: Settings
+  /** The reports of the enabled plugins (export runs rebuild a report request from it). */
+  readonly reports: ReportRegistry
 }
 
 export interface JobsOptions {

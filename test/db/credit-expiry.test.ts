@@ -3,6 +3,7 @@
  * when run twice or concurrently, and one audit row per expired top-up.
  */
 import { suite } from 'uvu'
+import { ReportRegistry } from '../../core/reports/registry.ts'
 import * as assert from 'uvu/assert'
 import { creditExpiryJob, expireCredits } from '../../core/billing/credit-jobs.ts'
 import { creditBalance } from '../../core/billing/credits.ts'
@@ -80,7 +81,7 @@ test('two concurrent runs write each expiry once', async () => {
 test('the job runs the expiry for today', async () => {
   const org = tree.beta.id
   await entry(org, 'topup', '100', '2001-01-01')
-  await creditExpiryJob.handler([], { db: system, log: rt.log, settings: testSettings() })
+  await creditExpiryJob.handler([], { db: system, log: rt.log, settings: testSettings(), reports: new ReportRegistry(rt.plugins) })
   assert.equal((await expiries(org)).map((e) => e.amount_minor), ['-100'])
   assert.is(creditExpiryJob.id, 'core.credit-expiry')
   assert.ok(creditExpiryJob.cron)
