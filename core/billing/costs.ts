@@ -9,7 +9,8 @@
 import { z } from 'zod'
 import { recordAudit } from '../audit/audit.ts'
 import { HttpProblem } from '../http/problem.ts'
-import type { ScopedDb } from '../tenancy/scoped-db.ts'
+import { sql } from 'kysely'
+import { executorOf, type ScopedDb } from '../tenancy/scoped-db.ts'
 import { currencyField, decimalField, idField, mapConstraints, ownedAboveOrAt } from './catalog-rules.ts'
 
 export const costInput = z.object({
@@ -76,6 +77,9 @@ export async function replaceCosts(sdb: ScopedDb, costs: readonly CostInput[]): 
       before: before.map(costAudit), after: after.map(costAudit),
     })
   }), {})
+  // A catalog has a few dozen costs: far below autovacuum's analyze threshold, so without this the
+  // planner guesses the table's size and picks nested loops for the cost report's joins.
+  await sql`analyze catalog_costs`.execute(executorOf(sdb))
   return listCosts(sdb, { ownerOrgId: sdb.scope.orgId })
 }
 

@@ -7,6 +7,7 @@
  * `YYYY-MM-DD` strings, `timestamptz` as `Date`, `json`/`jsonb` parsed.
  */
 import { mkdirSync } from 'node:fs'
+import type { Readable } from 'node:stream'
 import { PGlite, types } from '@electric-sql/pglite'
 import { Kysely } from 'kysely'
 import { PostgresJSDialect } from 'kysely-postgres-js'
@@ -50,6 +51,22 @@ export function isEmbedded(db: object): boolean {
   return embedded.has(db)
 }
 
+/** A `COPY ... TO STDOUT` started on the pool: its byte stream, and a way to stop it on the server. */
+export interface PendingCopy {
+  readable(): Promise<Readable>
+  cancel(): unknown
+}
+
+const copyOuts = new WeakMap<object, (sqlText: string) => PendingCopy>()
+
+/**
+ * PostgreSQL only: runs a parameterless `COPY (...) TO STDOUT` on a pooled connection (the export
+ * fast path). Undefined for PGlite and for a transaction's handle.
+ */
+export function copyOutOf(db: object): ((sqlText: string) => PendingCopy) | undefined {
+  return copyOuts.get(db)
+}
+
 const pgliteParsers = {
   [types.INT8]: (value: string) => value,
   [types.NUMERIC]: (value: string) => value,
@@ -72,6 +89,7 @@ function openPostgres(url: string, poolSize: number): AppDatabase {
     connection: { application_name: 'ledgerlite' },
   })
   const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) })
+  copyOuts.set(db, (sqlText) => client.unsafe(sqlText))
   const parsed = new URL(url)
   return {
     kind: 'postgres',

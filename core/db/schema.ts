@@ -419,6 +419,8 @@ export interface Database {
   billing_runs: BillingRunTable
   credit_entries: CreditEntryTable
   discounts: DiscountTable
+  report_runs: ReportRunTable
+  report_run_chunks: ReportRunChunkTable
 }
 
 export type OrganisationRow = Selectable<OrganisationTable>
@@ -439,3 +441,50 @@ export type PaymentRow = Selectable<PaymentTable>
 export type BillingRunRow = Selectable<BillingRunTable>
 export type CreditEntryRow = Selectable<CreditEntryTable>
 export type DiscountRow = Selectable<DiscountTable>
+
+// ---- report runs (the archive of generated reports) ------------------------------------------
+
+export const REPORT_RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const
+export type ReportRunStatus = (typeof REPORT_RUN_STATUSES)[number]
+
+export interface ReportRunTable {
+  id: Generated<number>
+  org_id: number
+  user_id: number | null
+  report_id: string
+  subject: string
+  report_title: string
+  name: string
+  description: ColumnType<string, string | undefined, string>
+  format: 'csv' | 'xlsx' | 'xml'
+  query: ColumnType<string, string | undefined, string>
+  /** `{ values, summary }`: the resolved parameters and a short human summary. */
+  parameters: ColumnType<unknown, string | undefined, string>
+  status: ColumnType<ReportRunStatus, ReportRunStatus | undefined, ReportRunStatus>
+  cancel_requested: ColumnType<boolean, boolean | undefined, boolean>
+  rows_done: Int8Default
+  rows_total: Int8 | null
+  bytes: Int8Default
+  chunks: ColumnType<number, number | undefined, number>
+  error: string | null
+  job_id: string | null
+  attempts: ColumnType<number, number | undefined, number>
+  heartbeat_at: Date | null
+  created_at: CreatedAt
+  started_at: Date | null
+  finished_at: Date | null
+  expires_at: Date | null
+  content_type: string | null
+  file_name: string | null
+}
+
+export interface ReportRunChunkTable {
+  run_id: number
+  org_id: number
+  /** The attempt that wrote the chunk: a restarted export never mixes with an earlier one. */
+  attempt: number
+  seq: number
+  data: Uint8Array
+}
+
+export type ReportRunRow = Selectable<ReportRunTable>

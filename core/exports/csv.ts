@@ -9,8 +9,28 @@
  * return c.body(body, 200, { 'Content-Type': CSV_CONTENT_TYPE })
  */
 
-/** One cell: text, a number, or empty. */
-export type CsvCell = string | number | null | undefined
+const NUMBER_TEXT = /^-?\d+(\.\d+)?$/
+
+/**
+ * A number kept as its exact decimal text (`-12.50`, `123456789012345678.25`): written verbatim,
+ * never through a float (which would drop the trailing zero or round big values) and never
+ * neutralised (a negative amount is a number, not a formula).
+ */
+export class ExactNumber {
+  readonly text: string
+  constructor(text: string) {
+    if (!NUMBER_TEXT.test(text)) throw new RangeError(`not a plain decimal number: ${JSON.stringify(text.slice(0, 40))}`)
+    this.text = text
+  }
+}
+
+/** `text` as an {@link ExactNumber}, or undefined when it is not a plain decimal (`NaN`, `1e5`, `abc`). */
+export function exactNumber(text: string): ExactNumber | undefined {
+  return NUMBER_TEXT.test(text) ? new ExactNumber(text) : undefined
+}
+
+/** One cell: text, a number (a JS number or an exact decimal text), or empty. */
+export type CsvCell = string | number | ExactNumber | null | undefined
 
 export type CsvDelimiter = ',' | '|'
 
@@ -31,13 +51,19 @@ export const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8'
 /** Characters a spreadsheet reads as the start of a formula (OWASP "CSV injection"). */
 const FORMULA_START = new Set(['=', '+', '-', '@', '\t', '\r'])
 
+/** Text a spreadsheet would read as a formula gets a leading `'` (the same rule for CSV and XLSX). */
+export function neutraliseFormula(text: string): string {
+  return FORMULA_START.has(text.charAt(0)) ? `'${text}` : text
+}
+
 /** One cell as it appears in the file: neutralised, then quoted when it needs to be. */
 export function csvCell(value: CsvCell, options: CsvOptions = {}): string {
   if (value === null || value === undefined) return ''
   // A number is written as a number: `-3` stays a negative number, not a neutralised string.
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : ''
+  if (value instanceof ExactNumber) return value.text
   const delimiter = options.delimiter ?? ','
-  const text = FORMULA_START.has(value.charAt(0)) ? `'${value}` : value
+  const text = neutraliseFormula(value)
   const needsQuotes = text.includes(delimiter) || text.includes('"') || text.includes('\n') || text.includes('\r')
   return needsQuotes ? `"${text.replaceAll('"', '""')}"` : text
 }

@@ -143,7 +143,7 @@ export async function generateBilling(db: Kysely<Database>, root: OrganisationRo
     progress(`usage: ${events.toLocaleString('en')} / ${expected.toLocaleString('en')} events (${Math.round(events / Math.max(elapsed, 0.001)).toLocaleString('en')} events/s)`)
   }
   // Fresh statistics: billing and every report plan their queries on these tables.
-  for (const table of ['usage_events', 'usage_daily', 'usage_monthly', 'subscriptions', 'organisations'] as const) await sql`analyze ${sql.table(table)}`.execute(db)
+  for (const table of ['usage_events', 'usage_daily', 'usage_monthly', 'subscriptions', 'organisations', 'services', 'meters', 'plans', 'plan_prices', 'catalog_costs'] as const) await sql`analyze ${sql.table(table)}`.execute(db)
   lap('usage')
 
   const credits = planCredits(rng.fork('credits'), profiles, window)

@@ -57,8 +57,10 @@ export const accountsReport = defineReport({
       .where('subscriptions.status', '=', 'active')
       .groupBy('subscriptions.org_id')
       .select(['subscriptions.org_id', sql<string>`count(*)`.as('n')])
+    // The parent through the scoped handle: a reseller's own parent (above its subtree) shows as empty.
+    const parents = db.organisations().select(['organisations.id', 'organisations.name'])
     return db.organisations()
-      .leftJoin('organisations as parent', 'parent.id', 'organisations.parent_id')
+      .leftJoin(parents.as('parent'), 'parent.id', 'organisations.parent_id')
       .leftJoin(usage.as('u'), 'u.org_id', 'organisations.id')
       .leftJoin(active.as('s'), 's.org_id', 'organisations.id')
       .where('organisations.id', 'in', orgIds)

@@ -11,6 +11,7 @@ import type { AppEnv } from '../../core/http/env.ts'
 import { HttpProblem, notFound } from '../../core/http/problem.ts'
 import { flash, page, redirect } from '../../core/http/render.tsx'
 import { definePlugin } from '../../core/plugins/define.ts'
+import type { ParamsShape } from '../../core/reports/params.ts'
 import {
   ancestorsInScope, createOrganisation, organisationInput, organisationPatch, organisationTree, updateOrganisation,
 } from '../../core/tenancy/organisations.ts'
@@ -63,7 +64,11 @@ export const organisationsPlugin = definePlugin({
       const kind = ['operator', 'reseller', 'customer'].includes(kindParam) ? (kindParam as OrganisationKind) : undefined
       const nodes = await organisationTree(c.var.db, { ...(q ? { search: q } : {}), ...(kind ? { kind } : {}) })
       const canCreate = c.var.org.kind !== 'customer' && c.var.ability.can('create', 'Organisation')
-      return page(c, { title: 'Organisations', body: <TreePage nodes={nodes} filter={{ q, kind: kind ?? '' }} canCreate={canCreate} rootId={c.var.org.id} /> })
+      // The tenants-list flow: reports with an organisations filter that this user may open.
+      const reports = c.var.reports.readable(c.var.ability).flatMap((g) => g.reports)
+        .filter((r) => Object.values(r.params as ParamsShape).some((p) => p.kind === 'organisations'))
+        .map((r) => ({ id: r.id, title: r.title }))
+      return page(c, { title: 'Organisations', body: <TreePage nodes={nodes} filter={{ q, kind: kind ?? '' }} canCreate={canCreate} rootId={c.var.org.id} reports={reports} /> })
     })
 
     app.get('/new', can('create', 'Organisation'), async (c) => {

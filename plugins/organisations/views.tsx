@@ -17,7 +17,16 @@ export interface TreeFilter {
   readonly kind: string
 }
 
-export function TreePage(props: { nodes: readonly TreeNode[]; filter: TreeFilter; canCreate: boolean; rootId: number }) {
+/** A report the list can open for the organisations it shows (the tenants-list flow). */
+export interface OrgReportChoice {
+  readonly id: string
+  readonly title: string
+}
+
+/** At most this many listed organisations travel to a report (the report's own limit). */
+const MAX_REPORT_ORGS = 1000
+
+export function TreePage(props: { nodes: readonly TreeNode[]; filter: TreeFilter; canCreate: boolean; rootId: number; reports?: readonly OrgReportChoice[] }) {
   return (
     <>
       <h1>Organisations</h1>
@@ -33,14 +42,38 @@ export function TreePage(props: { nodes: readonly TreeNode[]; filter: TreeFilter
         {props.canCreate && <a class="button" href={`/organisations/new?parent=${props.rootId}&kind=reseller`}>New reseller</a>}
         {props.canCreate && <a class="button secondary" href={`/organisations/new?parent=${props.rootId}&kind=customer`}>New customer</a>}
       </form>
-      <TreeTable nodes={props.nodes} filtered={props.filter.q !== '' || props.filter.kind !== ''} />
+      <TreeTable nodes={props.nodes} filtered={props.filter.q !== '' || props.filter.kind !== ''} reports={props.reports ?? []} />
     </>
   )
 }
 
-function TreeTable(props: { nodes: readonly TreeNode[]; filtered: boolean }) {
+/**
+ * The tenants-list flow: open a report for the organisations the list shows. Unfiltered, the
+ * report covers every organisation in scope; filtered, each listed organisation has a ticked box
+ * (untick to leave one out) and the report gets them as repeated `org=<id>`.
+ */
+function ReportOnThese(props: { reports: readonly OrgReportChoice[]; filtered: boolean; count: number }) {
+  if (!props.reports.length || props.count === 0) return null
+  if (props.filtered && props.count > MAX_REPORT_ORGS) {
+    return <p class="muted report-on">Narrow the filter to {MAX_REPORT_ORGS} organisations or fewer to report on them.</p>
+  }
   return (
-    <div class="table-wrap" id="org-table">
+    <form id="report-on-orgs" class="toolbar report-on" method="get" action="/reports/open">
+      <label for="report-on-report">{props.filtered ? `Report on these ${props.count} organisations` : 'Report on all organisations'}</label>
+      <select id="report-on-report" name="report">
+        {props.reports.map((r) => <option value={r.id}>{r.title}</option>)}
+      </select>
+      <button type="submit">Open report</button>
+    </form>
+  )
+}
+
+function TreeTable(props: { nodes: readonly TreeNode[]; filtered: boolean; reports: readonly OrgReportChoice[] }) {
+  const pick = props.filtered && props.reports.length > 0 && props.nodes.length <= MAX_REPORT_ORGS
+  return (
+    <div id="org-table">
+      <ReportOnThese reports={props.reports} filtered={props.filtered} count={props.nodes.length} />
+      <div class="table-wrap">
       <table class="data">
         <thead><tr><th>Name</th><th>Kind</th><th>Currency</th><th>Billing email</th><th>Created</th></tr></thead>
         <tbody>
@@ -50,6 +83,7 @@ function TreeTable(props: { nodes: readonly TreeNode[]; filtered: boolean }) {
               <td>
                 {!props.filtered && <span class="tree-indent" data-depth={String(depth)}>{'\u2003'.repeat(depth)}</span>}
                 <a href={`/organisations/${org.id}`}>{org.name}</a>
+                {pick && <input type="checkbox" class="report-pick" name="org" value={String(org.id)} form="report-on-orgs" checked aria-label={`Include ${org.name} in the report`} />}
               </td>
               <td><KindBadge kind={org.kind} status={org.status} /></td>
               <td>{org.currency}</td>
@@ -59,6 +93,7 @@ function TreeTable(props: { nodes: readonly TreeNode[]; filtered: boolean }) {
           ))}
         </tbody>
       </table>
+      </div>
     </div>
   )
 }

@@ -221,7 +221,7 @@ test(`${caseCount} cases: each route x actor x target answers as expected and le
       for (const target of targets) {
         const shapes = method === 'GET' && !pattern.startsWith('/api/') && !spec.public ? [false, true] : [false]
         for (const fragment of shapes) {
-          let path = pattern.replace(':name', 'app.css')
+          let path = spec.path ?? pattern.replace(':name', 'app.css')
           if (spec.param) path = path.replace(':id', String(await idFor(spec.param, TARGETS[actor][target as TargetKind]!, !!spec.fresh)))
           if (spec.query) path += `?${spec.query}`
           // Signing out ends the session: use a fresh agent for that route.

@@ -12,3 +12,17 @@ document.addEventListener('change', function (event) {
   if (!box || !box.matches || !box.matches('[data-role-matrix] input[data-row-all]') || !box.checked) return
   box.closest('tr').querySelectorAll('input[type="checkbox"]:not(:disabled)').forEach(function (other) { other.checked = true })
 })
+
+// Report filter forms (core/reports/routes.tsx): switching the period to "Custom range" starts the
+// from/to days at the period shown; switching to a preset clears them (a preset takes no days).
+// Runs in the capture phase, before htmx reads the form on the same change event.
+document.addEventListener('change', function (event) {
+  var select = event.target
+  if (!select || !select.matches || !select.matches('select[data-period-select]')) return
+  var range = select.form && select.form.querySelector('.custom-range')
+  if (!range) return
+  range.querySelectorAll('input[data-period-day]').forEach(function (input) {
+    if (select.value !== 'custom') input.value = ''
+    else if (!input.value) input.value = range.getAttribute(input.getAttribute('data-period-day') === 'from' ? 'data-from' : 'data-to') || ''
+  })
+}, true)

@@ -36,6 +36,11 @@ export interface RouteSpec {
   readonly outside?: (c: Case) => number | readonly number[]
   /** Query string to add. */
   readonly query?: string
+  /**
+   * A concrete path to request instead of the pattern, for a `:id` that is not an organisation's
+   * entity (a report id such as `organisations.accounts`).
+   */
+  readonly path?: string
 }
 
 export interface ParamContext {

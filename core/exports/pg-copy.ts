@@ -1,0 +1,163 @@
+/**
+ * The PostgreSQL `COPY (query) TO STDOUT` fast path for CSV exports. COPY takes no bind
+ * parameters, so a compiled query's `$n` placeholders are replaced by literals — only when that is
+ * provably safe: the SQL text is scanned like PostgreSQL's lexer (quoted strings and identifiers
+ * skipped) and anything the scanner does not fully understand (E'' strings, dollar quoting,
+ * comments, backslashes in strings, NUL, arrays, objects) makes {@link inlineParameters} return
+ * undefined, and the caller falls back to the JS writer.
+ */
+import type { Readable } from 'node:stream'
+import type { PendingCopy } from '../db/database.ts'
+
+/**
+ * A parameter as a literal that PostgreSQL types the way it types the bind parameter postgres.js
+ * would send: strings and numbers go as untyped (`unknown`) values, so `'42'` is exactly what an
+ * untyped `$1` holding `42` is; booleans, bigints and dates carry the type postgres.js gives them.
+ */
+function literal(value: unknown): string | undefined {
+  if (value === null || value === undefined) return 'NULL'
+  if (typeof value === 'boolean') return value ? 'true' : 'false'
+  if (typeof value === 'number') return Number.isFinite(value) ? `'${String(value)}'` : undefined
+  if (typeof value === 'bigint') return `'${value.toString()}'::int8`
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : `'${value.toISOString()}'::timestamptz`
+  if (typeof value === 'string') {
+    // Backslashes would depend on standard_conforming_strings; NUL cannot be sent at all.
+    if (value.includes('\\') || value.includes('\u0000')) return undefined
+    return `'${value.replaceAll("'", "''")}'`
+  }
+  return undefined
+}
+
+/**
+ * `sql` with each `$n` replaced by `parameters[n - 1]` as a literal, or undefined when that cannot
+ * be done safely (see the file comment).
+ */
+export function inlineParameters(sql: string, parameters: readonly unknown[]): string | undefined {
+  const literals: string[] = []
+  for (const value of parameters) {
+    const text = literal(value)
+    if (text === undefined) return undefined
+    literals.push(text)
+  }
+  let out = ''
+  let i = 0
+  while (i < sql.length) {
+    const ch = sql[i]!
+    if (ch === "'") {
+      // A string literal: a doubled quote stays inside it. E'' strings are refused below.
+      let j = i + 1
+      for (;;) {
+        const end = sql.indexOf("'", j)
+        if (end < 0) return undefined
+        if (sql[end + 1] === "'") { j = end + 2; continue }
+        j = end + 1
+        break
+      }
+      const body = sql.slice(i, j)
+      if (body.includes('\\')) return undefined
+      const before = sql[i - 1] ?? ''
+      if (/[eEbBxXuU&]/.test(before)) return undefined
+      out += body
+      i = j
+    } else if (ch === '"') {
+      let j = i + 1
+      for (;;) {
+        const end = sql.indexOf('"', j)
+        if (end < 0) return undefined
+        if (sql[end + 1] === '"') { j = end + 2; continue }
+        j = end + 1
+        break
+      }
+      out += sql.slice(i, j)
+      i = j
+    } else if (ch === '$') {
+      const match = /^\$(\d+)/.exec(sql.slice(i, i + 12))
+      if (!match) return undefined
+      const index = Number(match[1]) - 1
+      const text = literals[index]
+      if (text === undefined) return undefined
+      // Parenthesised, so `- $1` never becomes a `--` comment and casts bind to the whole value.
+      out += `(${text})`
+      i += match[0].length
+    } else if ((ch === '-' && sql[i + 1] === '-') || (ch === '/' && sql[i + 1] === '*') || ch === ';' || ch === '\u0000') {
+      return undefined
+    } else {
+      out += ch
+      i++
+    }
+  }
+  return out
+}
+
+const QUOTE = 0x22
+const LF = 0x0a
+
+/**
+ * Counts CSV records in a byte stream: line feeds outside quoted fields. COPY quotes every field
+ * holding a quote, delimiter or line break, so quote parity tells the two apart.
+ */
+export class CsvRecordCounter {
+  records = 0
+  #quoted = false
+
+  push(chunk: Uint8Array): void {
+    const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    let position = 0
+    let nextQuote = buffer.indexOf(QUOTE, 0)
+    for (;;) {
+      if (this.#quoted) {
+        if (nextQuote < 0) return
+        this.#quoted = false
+        position = nextQuote + 1
+        nextQuote = buffer.indexOf(QUOTE, position)
+        continue
+      }
+      const nextLine = buffer.indexOf(LF, position)
+      if (nextLine < 0 && nextQuote < 0) return
+      if (nextQuote >= 0 && (nextLine < 0 || nextQuote < nextLine)) {
+        // An opening quote; a doubled quote inside a field toggles twice and changes nothing.
+        this.#quoted = true
+        position = nextQuote + 1
+        nextQuote = buffer.indexOf(QUOTE, position)
+        continue
+      }
+      this.records++
+      position = nextLine + 1
+    }
+  }
+}
+
+/**
+ * The bytes of a COPY TO STDOUT, chunk by chunk, with the socket's own backpressure. Leaving early
+ * (a cancelled export) cancels the statement on the server and drains what is still in flight, so
+ * the pooled connection comes back clean instead of stuck on a paused socket.
+ */
+export async function* copyChunks(pending: PendingCopy, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  // An abort before the first byte (a big sort still running) cancels the statement at once.
+  const onAbort = () => { Promise.resolve(pending.cancel()).catch(() => {}) }
+  signal?.addEventListener('abort', onAbort, { once: true })
+  let stream: Readable
+  try {
+    stream = await pending.readable()
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+  }
+  let finished = false
+  try {
+    signal?.throwIfAborted()
+    for await (const chunk of stream.iterator({ destroyOnReturn: false })) yield chunk as Uint8Array
+    finished = true
+  } finally {
+    if (!finished && !stream.readableEnded && !stream.destroyed) {
+      const ended = new Promise<void>((resolve) => {
+        stream.once('end', resolve).once('error', () => resolve()).once('close', resolve)
+      })
+      await Promise.resolve(pending.cancel()).catch(() => {})
+      // Read and drop what is still coming: the socket pauses whenever nobody reads the stream.
+      const drain = () => { while (stream.read() !== null) { /* dropped */ } }
+      stream.on('readable', drain)
+      drain()
+      await ended
+    }
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * How a report column's values become export cells, once for every format: money (integer minor
+ * units plus a currency column) as an exact major-unit number, quantities, percents and integers
+ * as exact numbers, dates and text as text. The same rules exist as SQL expressions for the
+ * PostgreSQL COPY fast path; the tests check that both give the same file.
+ */
+import { sql, type RawBuilder } from 'kysely'
+import { currencyExponent } from '../billing/money.ts'
+import type { ColumnDefinition } from '../reports/define.ts'
+import { ExactNumber, exactNumber } from './csv.ts'
+
+/** A cell before formatting: text (neutralised by the CSV and XLSX writers), an exact number, or empty. */
+export type ExportCell = string | ExactNumber | null
+
+type Row = Readonly<Record<string, unknown>>
+
+/**
+ * A decimal text moved `places` digits to the right of the point, exactly:
+ * `('-1250', 2)` -> `'-12.50'`, `('5', 3)` -> `'0.005'`, `('1250', 0)` -> `'1250'`.
+ */
+export function shiftDecimal(text: string, places: number): string | undefined {
+  if (!/^-?\d+(\.\d+)?$/.test(text)) return undefined
+  const negative = text.startsWith('-')
+  const [whole = '0', fraction = ''] = (negative ? text.slice(1) : text).split('.')
+  const digits = (whole + fraction).padStart(places + fraction.length + 1, '0')
+  const point = digits.length - places - fraction.length
+  const head = digits.slice(0, point).replace(/^0+(?=\d)/, '')
+  const tail = digits.slice(point)
+  return `${negative ? '-' : ''}${head}${tail ? `.${tail}` : ''}`
+}
+
+function asText(value: unknown): string | null {
+  if (value === null || value === undefined) return null
+  if (typeof value === 'string') return value
+  if (value instanceof Date) return value.toISOString()
+  if (typeof value === 'object') return JSON.stringify(value)
+  return String(value)
+}
+
+/** Reads one column's cell from a row as the engine returns it. */
+export function cellReader(column: ColumnDefinition): (row: Row) => ExportCell {
+  const key = column.key
+  switch (column.type) {
+    case 'money': {
+      const currencyKey = column.currency!
+      return (row) => {
+        const amount = asText(row[key])
+        if (amount === null) return null
+        const currency = row[currencyKey]
+        const major = shiftDecimal(amount, currencyExponent(typeof currency === 'string' ? currency : ''))
+        return major === undefined ? null : new ExactNumber(major)
+      }
+    }
+    case 'quantity':
+    case 'percent':
+    case 'integer':
+      return (row) => {
+        const text = asText(row[key])
+        return text === null ? null : exactNumber(text) ?? null
+      }
+    default:
+      return (row) => asText(row[key])
+  }
+}
+
+/** The header of a column: its label, with the unit or where the currency is. */
+export function headerLabel(column: ColumnDefinition, columns: readonly ColumnDefinition[]): string {
+  const labelOf = (key: string) => columns.find((c) => c.key === key)?.label ?? key
+  if (column.type === 'money' && column.currency) return `${column.label} (in ${labelOf(column.currency)})`
+  if (column.type === 'quantity' && column.unit) return typeof column.unit === 'string' ? `${column.label} (in ${labelOf(column.unit)})` : `${column.label} (${column.unit.fixed})`
+  if (column.type === 'percent') return `${column.label} (%)`
+  return column.label
+}
+
+/**
+ * Currencies by minor-unit exponent, other than the usual 2, read from money.ts itself (every
+ * three-letter code is asked once at load, a few milliseconds) so the SQL and JS rules cannot drift.
+ */
+const UNUSUAL_EXPONENTS = (() => {
+  const byExponent = new Map<number, string[]>()
+  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+  for (const a of letters) for (const b of letters) for (const c of letters) {
+    const code = a + b + c
+    const exponent = currencyExponent(code)
+    if (exponent !== 2) byExponent.set(exponent, [...(byExponent.get(exponent) ?? []), code])
+  }
+  return [...byExponent.entries()]
+})()
+
+const FORMULA_CHARS = sql.raw(`'=', '+', '-', '@', chr(9), chr(13)`)
+
+/** SQL text neutralised like `neutraliseFormula` (a leading `'` before `= + - @`, tab or CR). */
+function sqlText(ref: RawBuilder<unknown>): RawBuilder<unknown> {
+  const text = sql`(${ref})::text`
+  return sql`case when left(${text}, 1) in (${FORMULA_CHARS}) then '''' || ${text} else ${text} end`
+}
+
+/** A numeric expression as exact text, or null for NaN and infinities (the JS reader's rule). */
+function sqlNumber(value: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`case when ${value} in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric) then null else ${value} end`
+}
+
+/**
+ * The CSV cell of a column as a SQL expression over the subquery `r`, giving the same text as
+ * `cellReader` plus the CSV writer's neutralisation. Numbers use `numeric`, whose text keeps its
+ * scale: minor units times 0.01 are `-12.50`, as `shiftDecimal` writes them.
+ */
+export function sqlCell(column: ColumnDefinition): RawBuilder<unknown> {
+  const ref = sql.ref(`r.${column.key}`) as unknown as RawBuilder<unknown>
+  switch (column.type) {
+    case 'money': {
+      const currency = sql.ref(`r.${column.currency!}`)
+      const branches = UNUSUAL_EXPONENTS.map(([exponent, codes]) => sql`when ${currency} in (${sql.raw(codes.map((c) => `'${c}'`).join(', '))}) then ${sql.raw(exponent === 0 ? '1' : `0.${'0'.repeat(exponent - 1)}1`)}`)
+      const factor = sql`case ${sql.join(branches, sql` `)} else 0.01 end`
+      return sqlNumber(sql`((${ref})::numeric * ${factor})`)
+    }
+    case 'quantity':
+    case 'percent':
+    case 'integer':
+      return sqlNumber(sql`(${ref})::numeric`)
+    default:
+      return sqlText(ref)
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Report exports against a real database: CSV (the JS writer, and on PostgreSQL the COPY fast
+ * path), XLSX and XML read back equal the engine's rows for the same request, with money in major
+ * units, formula payloads neutralised, negative numbers kept as numbers, a reseller's export
+ * limited to its subtree, and cancelling mid-export leaving the database usable.
+ */
+import ExcelJS from 'exceljs'
+import { parse } from 'csv-parse/sync'
+import { sql } from 'kysely'
+import { SaxesParser } from 'saxes'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { toMajor } from '../../core/billing/money.ts'
+import { xmlSafe } from '../../core/exports/xml.ts'
+import { defineReport, type ColumnDefinition } from '../../core/reports/define.ts'
+import { runReport } from '../../core/reports/engine.ts'
+import { copyStatement, exportStream, writeReport, type WriteOptions } from '../../core/reports/export.ts'
+import { orgScopeParam, queryInput, textParam } from '../../core/reports/params.ts'
+import { parseReportRequest, type ReportRequest } from '../../core/reports/request.ts'
+import { ScopedDb } from '../../core/tenancy/scoped-db.ts'
+import { insertOrganisation } from '../../core/tenancy/organisations.ts'
+import { dbLabel, onPostgres, seedTree, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
+
+const test = suite(`report export (${dbLabel})`)
+let rt: TestRuntime
+let tree: Tree
+
+const PAYLOADS = ['=HYPERLINK("http://x")', '+1', '-2', '@SUM(A1)', '\tx', 'a,b|c "q"\nnext line', 'Ünïcødé ]]> & <x/>', 'bell\u0007here']
+
+/** A report with every column type; money alternates EUR, JPY and KWD and is negative. */
+const sampleReport = defineReport({
+  id: 'test.sample',
+  title: 'Sample',
+  description: 'Every column type',
+  category: 'Test',
+  subject: 'Organisation',
+  params: { orgs: orgScopeParam(), q: textParam({ label: 'Name contains' }), repeat: textParam({ label: 'Rows per organisation' }) },
+  columns: [
+    { key: 'id', label: 'Id', type: 'integer', hiddenInTable: true },
+    { key: 'name', label: 'Name', type: 'link', href: (row: any) => `/organisations/${row.id}` },
+    { key: 'amount', label: 'Amount', type: 'money', currency: 'currency', total: true },
+    { key: 'currency', label: 'Currency', type: 'text' },
+    { key: 'gb', label: 'Storage', type: 'quantity', unit: { fixed: 'GB' }, total: true },
+    { key: 'share', label: 'Share', type: 'percent' },
+    { key: 'created', label: 'Created', type: 'date' },
+    { key: 'parent', label: 'Parent', type: 'text' },
+  ],
+  defaultSort: 'name',
+  rowKey: ['id'],
+  totalsBy: ['currency'],
+  query: ({ db, params, orgIds }) => db.organisations()
+    .leftJoin('organisations as p', 'p.id', 'organisations.parent_id')
+    .crossJoin(sql<{ g: number }>`generate_series(1, ${Number(params.repeat ?? 1)})`.as('g'))
+    .where('organisations.id', 'in', orgIds)
+    .$if(params.q !== undefined, (qb) => qb.where(sql<boolean>`strpos(organisations.name, ${params.q}) > 0`))
+    .select([
+      sql<number>`organisations.id * 1000000 + g.g`.as('id'),
+      'organisations.name',
+      sql<string>`(-125 * organisations.id - g.g)::bigint`.as('amount'),
+      sql<string>`(array['EUR', 'JPY', 'KWD'])[organisations.id % 3 + 1]`.as('currency'),
+      sql<string>`organisations.id::numeric / 8`.as('gb'),
+      sql<string>`12.5::numeric`.as('share'),
+      sql<string>`date '2026-01-01' + organisations.id`.as('created'),
+      'p.name as parent',
+    ]),
+})
+
+test.before(async () => {
+  rt = await testRuntime()
+  tree = await seedTree(rt.database.db)
+  for (const name of PAYLOADS) await insertOrganisation(rt.database.db, tree.alpha, { kind: 'customer', name })
+  await insertOrganisation(rt.database.db, tree.beta, { kind: 'customer', name: 'Beta secret & co' })
+})
+test.after(async () => { await rt?.dispose() })
+
+const scoped = (org: keyof Tree) => new ScopedDb(rt.database.db, { orgId: tree[org].id, path: tree[org].path })
+const request = (org: keyof Tree, query = '') => parseReportRequest(sampleReport, queryInput(new URLSearchParams(query)), { db: scoped(org), forExport: true })
+
+async function exportBytes(req: ReportRequest, format: 'csv' | 'xlsx' | 'xml', options: WriteOptions = {}): Promise<Buffer> {
+  const chunks: Uint8Array[] = []
+  const result = await writeReport(req, format, async (chunk) => { chunks.push(chunk) }, options)
+  const bytes = Buffer.concat(chunks)
+  assert.is(result.bytes, bytes.length)
+  return bytes
+}
+
+const FORMULA = /^[=+\-@\t\r]/
+const NUMERIC = new Set(['money', 'quantity', 'percent', 'integer'])
+
+/** What a cell must read back as, computed from the JSON row independently of the export code. */
+function expectedText(column: ColumnDefinition, row: Record<string, unknown>, neutralise: boolean): string {
+  const value = row[column.key]
+  if (value === null || value === undefined) return ''
+  if (column.type === 'money') return toMajor(String(value), String(row[column.currency!]))
+  const text = String(value)
+  return neutralise && !NUMERIC.has(column.type) && FORMULA.test(text) ? `'${text}` : text
+}
+
+async function jsonRows(req: ReportRequest) {
+  const all = await parseReportRequest(sampleReport, queryInput(new URLSearchParams(`${req.query}&pageSize=500`.replace(/^&/, ''))), { db: req.context.db })
+  return (await runReport(all)).rows
+}
+
+test('CSV parses back to the JSON rows, money in major units, formulas neutralised', async () => {
+  const req = await request('operator')
+  const rows = await jsonRows(req)
+  assert.ok(rows.length >= 15)
+  const expected = rows.map((row) => req.columns.map((c) => expectedText(c, row, true)))
+  const paths: Array<[string, WriteOptions]> = [['js', { fastPath: false }]]
+  if (onPostgres) paths.push(['copy', {}])
+  assert.is(copyStatement(req, ',') !== undefined, onPostgres, 'COPY is used on PostgreSQL only')
+  for (const [label, options] of paths) {
+    const text = (await exportBytes(req, 'csv', options)).toString('utf8')
+    const records: string[][] = parse(text, { relax_column_count: false })
+    assert.equal(records[0], ['Id', 'Name', 'Amount (in Currency)', 'Currency', 'Storage (GB)', 'Share (%)', 'Created', 'Parent'], label)
+    assert.equal(records.slice(1), expected, label)
+    // Negative amounts are bare numbers, never quoted or neutralised.
+    assert.match(text, /,-125\.00\d*,|,-\d+(\.\d+)?,(EUR|JPY|KWD),/, label)
+    for (const payload of ['=HYPERLINK', '+1', '-2', '@SUM(A1)']) assert.ok(records.some((r) => r[1] === `'${payload}` || r[1]!.startsWith(`'${payload}`)), `${label}: ${payload}`)
+    assert.not.ok(records.some((r) => r[1]!.startsWith('=') || r[1]!.startsWith('@')), label)
+  }
+})
+
+test('pipe delimiter and BOM; the COPY path and the JS writer give the same values', async () => {
+  const req = await request('alpha', 'delimiter=pipe&bom=1')
+  const js = (await exportBytes(req, 'csv', { fastPath: false })).toString('utf8')
+  assert.ok(js.startsWith('\uFEFFId|Name|'), js.slice(0, 30))
+  const records = parse(js.slice(1), { delimiter: '|' }) as string[][]
+  assert.ok(records.some((r) => r[1] === 'a,b|c "q"\nnext line'))
+  assert.ok(js.includes('"a,b|c ""q""\nnext line"'))
+  if (onPostgres) {
+    const copy = (await exportBytes(req, 'csv')).toString('utf8')
+    assert.ok(copy.startsWith('\uFEFFId|Name|'))
+    assert.equal(parse(copy.slice(1), { delimiter: '|' }), records)
+  }
+})
+
+test("a reseller's export never contains another subtree's rows", async () => {
+  for (const format of ['csv', 'xlsx', 'xml'] as const) {
+    const req = await request('alpha')
+    const bytes = await exportBytes(req, format)
+    const text = format === 'xlsx' ? JSON.stringify(await xlsxRows(bytes)) : bytes.toString('utf8')
+    assert.not.ok(text.includes('Beta'), format)
+    assert.ok(text.includes('Alpha Customer'), format)
+  }
+})
+
+async function xlsxRows(bytes: Buffer): Promise<unknown[][]> {
+  const workbook = new ExcelJS.Workbook()
+  await workbook.xlsx.load(bytes as unknown as ArrayBuffer)
+  const out: unknown[][] = []
+  workbook.worksheets[0]!.eachRow((row) => { out.push((row.values as unknown[]).slice(1)) })
+  return out
+}
+
+test('XLSX reads back equal: numbers as number cells, text neutralised and XML-safe', async () => {
+  const req = await request('operator')
+  const rows = await jsonRows(req)
+  const sheet = await xlsxRows(await exportBytes(req, 'xlsx'))
+  assert.equal(sheet[0], req.columns.map((c) => (c.key === 'amount' ? 'Amount (in Currency)' : c.key === 'gb' ? 'Storage (GB)' : c.key === 'share' ? 'Share (%)' : c.label)))
+  const expected = rows.map((row) => req.columns.map((c) => {
+    const text = expectedText(c, row, true)
+    if (NUMERIC.has(c.type)) return Number(text)
+    return text === '' ? undefined : xmlSafe(text)
+  }))
+  const actual = sheet.slice(1).map((r) => req.columns.map((_, i) => r[i]))
+  assert.equal(actual, expected)
+  assert.ok(actual.some((r) => typeof r[2] === 'number' && (r[2] as number) < 0), 'negative amounts are numbers')
+})
+
+function parseXml(text: string) {
+  const rows: Record<string, string>[] = []
+  const totals: Record<string, string>[] = []
+  let current: Record<string, string> | undefined
+  let field: string | undefined
+  let root: Record<string, string> = {}
+  const parser = new SaxesParser()
+  parser.on('error', (error) => { throw error })
+  parser.on('opentag', (tag) => {
+    if (tag.name === 'report') root = tag.attributes as Record<string, string>
+    else if (tag.name === 'row' || tag.name === 'total') { current = {}; (tag.name === 'row' ? rows : totals).push(current) }
+    else if (current) { field = tag.name; current[field] = '' }
+  })
+  parser.on('text', (t) => { if (current && field) current[field] += t })
+  parser.on('closetag', (tag) => { if (tag.name === 'row' || tag.name === 'total') current = undefined; field = undefined })
+  parser.write(text).close()
+  return { root, rows, totals }
+}
+
+test('XML is well-formed with hostile names and holds the same values and totals', async () => {
+  const req = await request('operator', `name=${encodeURIComponent('Q1 "all" <export> & more')}`)
+  const rows = await jsonRows(req)
+  const xml = parseXml((await exportBytes(req, 'xml')).toString('utf8'))
+  assert.is(xml.root.id, 'test.sample')
+  assert.is(xml.root.name, 'Q1 "all" <export> & more')
+  const expected = rows.map((row) => Object.fromEntries(req.columns.map((c) => [c.key, xmlSafe(expectedText(c, row, false))])))
+  assert.equal(xml.rows, expected)
+  assert.ok(xml.rows.some((r) => r.name === 'Ünïcødé ]]> & <x/>'))
+  assert.ok(xml.rows.some((r) => r.name === 'bell\ufffdhere'))
+  assert.is(xml.totals.length, 3)
+  const eur = xml.totals.find((t) => t.currency === 'EUR')!
+  const sum = rows.filter((r) => r.currency === 'EUR').reduce((n, r) => n + BigInt(String(r.amount)), 0n)
+  assert.is(eur.amount, toMajor(sum, 'EUR'))
+})
+
+test('progress is reported per batch; aborting mid-export rejects and leaves the database usable', async () => {
+  for (const fastPath of onPostgres ? [true, false] : [false]) {
+    for (const format of ['csv', 'xlsx', 'xml'] as const) {
+      const req = await request('operator', 'repeat=4000')
+      const controller = new AbortController()
+      console.log('DBG START', fastPath, format)
+      const seen: number[] = []
+      try {
+        await writeReport(req, format, async () => {}, {
+          signal: controller.signal, batchSize: 500, fastPath,
+          onProgress: ({ rows }) => { seen.push(rows); if (rows >= 1000) controller.abort() },
+        })
+        assert.unreachable('the export should have been cancelled')
+      } catch (error) {
+        assert.is((error as Error).name, 'AbortError', `${format}: ${String(error)}`)
+      }
+      assert.ok(seen.length >= 1 && seen[0]! > 0, `${format}: ${seen.join(',')}`)
+      console.log('DBG QUERIES')
+      const timer = setTimeout(async () => { const pg = (await import('postgres')).default('postgres://postgres@127.0.0.1:5432/postgres'); console.log('DBG ACT', JSON.stringify(await pg`select pid, datname, state, wait_event, backend_type, left(query, 60) as q from pg_stat_activity where datname not like 'll_bench%' and pid <> pg_backend_pid()`)); await pg.end() }, 6000)
+      const rows = await Promise.all([1, 2, 3, 4, 5].map(() => sql<{ n: string }>`select count(*) as n from organisations`.execute(rt.database.db)))
+      clearTimeout(timer)
+      assert.ok(rows.every((r) => Number(r.rows[0]!.n) >= 16), `${format}: the database answers after the abort`)
+    }
+  }
+})
+
+test('cancelling the download stream stops the export and frees the connection', async () => {
+  const req = await request('operator', 'repeat=4000')
+  const reader = exportStream(req, 'csv').getReader()
+  const first = await reader.read()
+  assert.ok(first.value && first.value.byteLength > 0)
+  await reader.cancel()
+  if (onPostgres) {
+    // The statement is cancelled on the server, not left running to the end.
+    const running = async () => Number((await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and state = 'active' and query like 'copy (%'`.execute(rt.database.db)).rows[0]!.n)
+    const deadline = Date.now() + 5000
+    while ((await running()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.is(await running(), 0)
+  }
+  const counts = await Promise.all([1, 2, 3, 4, 5].map(() => sql<{ n: string }>`select 1 as n`.execute(rt.database.db)))
+  assert.is(counts.length, 5)
+  const full = await exportBytes(await request('operator', 'repeat=3'), 'csv')
+  assert.is(parse(full.toString('utf8')).length, 1 + 16 * 3)
+})
+
+test.run()

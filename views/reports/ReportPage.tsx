@@ -1,0 +1,114 @@
+/**
+ * One report: title and description, the filter form, the export panel (with `export` on the
+ * report's subject), and the results container, the one element htmx swaps: tabs, charts, the
+ * table with its totals, and the pager. Every link in the results (tabs, sort headers, pages)
+ * is a plain link to the canonical URL of that view, enhanced to swap only the results.
+ *
+ * A request that does not parse still shows the form, with the message next to its field, and the
+ * same message at the top of the results (that is the part an htmx swap replaces).
+ */
+import type { AnyReport, ExportFormat } from '../../core/reports/define.ts'
+import { Pager } from '../Pager.tsx'
+import { Chart, type ChartProps } from './Chart.tsx'
+import { DataTable } from './DataTable.tsx'
+import { ExportPanel } from './ExportPanel.tsx'
+import { FilterForm, type OrgChoice } from './FilterForm.tsx'
+
+export const RESULTS_ID = 'report-results'
+/**
+ * Parts of the form that follow each swap: the kept tab/sort, the chosen organisations, the
+ * export's params. An htmx response is the whole page body, so htmx finds them in the new form.
+ */
+export const SELECT_OOB = '#report-state,#org-chosen,#export-params'
+
+/** `/reports/<id>?<query>` with some keys set (a value) or removed (undefined). */
+export function viewHref(reportId: string, query: string, changes: Readonly<Record<string, string | undefined>> = {}): string {
+  const params = new URLSearchParams(query)
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) params.delete(key)
+    else params.set(key, value)
+  }
+  const text = params.toString()
+  return `/reports/${reportId}${text ? `?${text}` : ''}`
+}
+
+export interface ReportResultView {
+  /** Canonical query of the view (with the page size when not the default; without the page). */
+  readonly query: string
+  readonly tab: string | undefined
+  readonly sort: { readonly key: string; readonly descending: boolean }
+  readonly columns: AnyReport['columns']
+  readonly rows: ReadonlyArray<Readonly<Record<string, unknown>>>
+  readonly totals: ReadonlyArray<Readonly<Record<string, unknown>>>
+  readonly total: number
+  readonly page: number
+  readonly pageSize: number
+  readonly charts: readonly ChartProps[]
+}
+
+export interface ReportPageProps {
+  readonly report: AnyReport
+  readonly raw: URLSearchParams
+  readonly defaults: Readonly<Record<string, unknown>>
+  readonly errors: Readonly<Record<string, string>>
+  /** Set when the request did not parse. */
+  readonly problem?: string | undefined
+  readonly chosenOrgs: readonly OrgChoice[]
+  readonly orgSuggestions: readonly OrgChoice[]
+  readonly result?: ReportResultView | undefined
+  readonly exportFormats?: readonly ExportFormat[] | undefined
+  readonly csrfToken: string
+}
+
+function Tabs(props: { report: AnyReport; result: ReportResultView }) {
+  const tabs = props.report.tabs ?? []
+  if (!tabs.length) return null
+  return (
+    <nav class="tabs" aria-label="Tabs">
+      {tabs.map((tab, i) => {
+        const href = viewHref(props.report.id, props.result.query, { tab: i === 0 ? undefined : tab.id, sort: undefined, page: undefined })
+        return (
+          <a href={href} hx-get={href} hx-target={`#${RESULTS_ID}`} hx-select={`#${RESULTS_ID}`} hx-select-oob={SELECT_OOB} hx-swap="outerHTML" hx-push-url="true"
+            aria-current={tab.id === props.result.tab ? 'page' : undefined}>{tab.label}</a>
+        )
+      })}
+    </nav>
+  )
+}
+
+function Results(props: ReportPageProps) {
+  const { report, result } = props
+  return (
+    <div id={RESULTS_ID} class="report-results" aria-live="polite">
+      {props.problem && <p class="flash flash-error" role="alert">{props.problem}</p>}
+      {result && (
+        <>
+          <Tabs report={report} result={result} />
+          {result.charts.length > 0 && <div class="report-charts">{result.charts.map((chart) => <Chart {...chart} />)}</div>}
+          <DataTable columns={result.columns} rows={result.rows} totals={result.totals} totalsBy={report.totalsBy ?? []} sort={result.sort}
+            sortHref={(sort) => viewHref(report.id, result.query, { sort: sort === report.defaultSort ? undefined : sort, page: undefined })}
+            target={RESULTS_ID} selectOob={SELECT_OOB} />
+          <Pager page={result.page} pageSize={result.pageSize} shown={result.rows.length} total={result.total} target={RESULTS_ID}
+            href={(page) => viewHref(report.id, result.query, { page: page === 1 ? undefined : String(page) })} />
+        </>
+      )}
+    </div>
+  )
+}
+
+export function ReportPage(props: ReportPageProps) {
+  const { report } = props
+  return (
+    <div class="report-page" data-report-id={report.id}>
+      <div class="breadcrumbs"><a href="/reports">Reports</a><span>{report.category}</span></div>
+      <h1>{report.title}</h1>
+      <p class="muted report-description">{report.description}</p>
+      <FilterForm reportId={report.id} params={report.params} raw={props.raw} defaults={props.defaults} errors={props.errors}
+        chosenOrgs={props.chosenOrgs} orgSuggestions={props.orgSuggestions} target={RESULTS_ID} selectOob={SELECT_OOB} />
+      {props.exportFormats && props.exportFormats.length > 0 && (
+        <ExportPanel reportId={report.id} title={report.title} formats={props.exportFormats} query={props.result?.query ?? ''} csrfToken={props.csrfToken} />
+      )}
+      <Results {...props} />
+    </div>
+  )
+}
