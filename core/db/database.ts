@@ -51,20 +51,31 @@ export function isEmbedded(db: object): boolean {
   return embedded.has(db)
 }
 
-/** A `COPY ... TO STDOUT` started on the pool: its byte stream, and a way to stop it on the server. */
-export interface PendingCopy {
+/** A statement started on a connection: awaited for its rows, or `readable()` for a COPY TO STDOUT. */
+export interface CopyStatement extends PromiseLike<ReadonlyArray<Record<string, unknown>>> {
   readable(): Promise<Readable>
-  cancel(): unknown
 }
 
-const copyOuts = new WeakMap<object, (sqlText: string) => PendingCopy>()
+/** One pooled connection held for a COPY, so nothing else is pipelined onto it. */
+export interface CopyConnection {
+  unsafe(sqlText: string): CopyStatement
+  release(): void
+}
+
+/** The PostgreSQL client behind a Kysely instance, for the export fast path. */
+export interface CopyClient {
+  reserve(): Promise<CopyConnection>
+  unsafe(sqlText: string): CopyStatement
+}
+
+const copyClients = new WeakMap<object, CopyClient>()
 
 /**
- * PostgreSQL only: runs a parameterless `COPY (...) TO STDOUT` on a pooled connection (the export
- * fast path). Undefined for PGlite and for a transaction's handle.
+ * PostgreSQL only: the postgres.js client behind `db`, for parameterless `COPY (...) TO STDOUT`
+ * (the CSV export fast path). Undefined for PGlite and for a transaction's handle.
  */
-export function copyOutOf(db: object): ((sqlText: string) => PendingCopy) | undefined {
-  return copyOuts.get(db)
+export function copyClientOf(db: object): CopyClient | undefined {
+  return copyClients.get(db)
 }
 
 const pgliteParsers = {
@@ -89,7 +100,7 @@ function openPostgres(url: string, poolSize: number): AppDatabase {
     connection: { application_name: 'ledgerlite' },
   })
   const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) })
-  copyOuts.set(db, (sqlText) => client.unsafe(sqlText))
+  copyClients.set(db, client as unknown as CopyClient)
   const parsed = new URL(url)
   return {
     kind: 'postgres',

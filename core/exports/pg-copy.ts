@@ -7,7 +7,7 @@
  * undefined, and the caller falls back to the JS writer.
  */
 import type { Readable } from 'node:stream'
-import type { PendingCopy } from '../db/database.ts'
+import type { CopyClient } from '../db/database.ts'
 
 /**
  * A parameter as a literal that PostgreSQL types the way it types the bind parameter postgres.js
@@ -128,36 +128,48 @@ export class CsvRecordCounter {
 }
 
 /**
- * The bytes of a COPY TO STDOUT, chunk by chunk, with the socket's own backpressure. Leaving early
- * (a cancelled export) cancels the statement on the server and drains what is still in flight, so
- * the pooled connection comes back clean instead of stuck on a paused socket.
+ * The bytes of `COPY ... TO STDOUT`, chunk by chunk, with the socket's own backpressure, on a
+ * connection held for it (postgres.js would otherwise pipeline other queries onto it). Stopping
+ * early (a cancelled export, an abort before the first byte) cancels the statement on the server
+ * with `pg_cancel_backend`, then reads and drops what is still in flight, and only then gives the
+ * connection back: never a paused socket, never a cancel landing on someone else's query.
  */
-export async function* copyChunks(pending: PendingCopy, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  // An abort before the first byte (a big sort still running) cancels the statement at once.
-  const onAbort = () => { Promise.resolve(pending.cancel()).catch(() => {}) }
-  signal?.addEventListener('abort', onAbort, { once: true })
-  let stream: Readable
+export async function* copyChunks(client: CopyClient, sqlText: string, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const connection = await client.reserve()
+  let cancelling: Promise<unknown> | undefined
   try {
-    stream = await pending.readable()
-  } finally {
-    signal?.removeEventListener('abort', onAbort)
-  }
-  let finished = false
-  try {
-    signal?.throwIfAborted()
-    for await (const chunk of stream.iterator({ destroyOnReturn: false })) yield chunk as Uint8Array
-    finished = true
-  } finally {
-    if (!finished && !stream.readableEnded && !stream.destroyed) {
-      const ended = new Promise<void>((resolve) => {
-        stream.once('end', resolve).once('error', () => resolve()).once('close', resolve)
-      })
-      await Promise.resolve(pending.cancel()).catch(() => {})
-      // Read and drop what is still coming: the socket pauses whenever nobody reads the stream.
-      const drain = () => { while (stream.read() !== null) { /* dropped */ } }
-      stream.on('readable', drain)
-      drain()
-      await ended
+    const [row] = await connection.unsafe('select pg_backend_pid() as pid')
+    const pid = Number(row?.pid)
+    if (!Number.isSafeInteger(pid)) throw new Error('COPY: no backend pid')
+    const cancel = () => (cancelling ??= Promise.resolve(client.unsafe(`select pg_cancel_backend(${pid})`)).catch(() => {}))
+    const onAbort = () => { cancel() }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    let stream: Readable
+    try {
+      stream = await connection.unsafe(sqlText).readable()
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
     }
+    let finished = false
+    try {
+      signal?.throwIfAborted()
+      for await (const chunk of stream.iterator({ destroyOnReturn: false })) yield chunk as Uint8Array
+      finished = true
+    } finally {
+      if (!finished && !stream.readableEnded && !stream.destroyed) {
+        const ended = new Promise<void>((resolve) => {
+          stream.once('end', resolve).once('error', () => resolve()).once('close', resolve)
+        })
+        await cancel()
+        // Read and drop the rest: the socket pauses whenever nobody reads the stream.
+        const drain = () => { while (stream.read() !== null) { /* dropped */ } }
+        stream.on('readable', drain)
+        drain()
+        await ended
+      }
+    }
+  } finally {
+    await cancelling
+    connection.release()
   }
 }

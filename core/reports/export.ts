@@ -27,7 +27,7 @@
  * `<field key="…">`. An empty element is an empty or null value. XML text is not neutralised
  * (it is data for programs); characters XML 1.0 cannot hold become U+FFFD.
  */
-import { copyOutOf, type PendingCopy } from '../db/database.ts'
+import { copyClientOf } from '../db/database.ts'
 import { csvLine, ExactNumber, type CsvDelimiter } from '../exports/csv.ts'
 import { copyChunks, CsvRecordCounter, inlineParameters } from '../exports/pg-copy.ts'
 import { cellReader, headerLabel, sqlCell, type ExportCell } from '../exports/report-cells.ts'
@@ -85,15 +85,15 @@ async function* cellBatches(request: ReportRequest, options: WriteOptions): Asyn
  * The COPY statement for a CSV export, or undefined when the fast path does not apply: not
  * PostgreSQL (or inside a transaction), or parameters that cannot be inlined safely.
  */
-export function copyStatement(request: ReportRequest, delimiter: CsvDelimiter): { sql: string; start: () => PendingCopy } | undefined {
-  const copy = copyOutOf(executorOf(request.context.db))
-  if (!copy || !request.columns.length) return undefined
+export function copyStatement(request: ReportRequest, delimiter: CsvDelimiter): { sql: string; chunks: (signal?: AbortSignal) => AsyncGenerator<Uint8Array> } | undefined {
+  const client = copyClientOf(executorOf(request.context.db))
+  if (!client || !request.columns.length) return undefined
   const query = orderedRows(request).clearSelect().select(request.columns.map((column, i) => sqlCell(column).as(`c${i}`)))
   const compiled = query.compile()
   const text = inlineParameters(compiled.sql, compiled.parameters)
   if (text === undefined) return undefined
   const statement = `copy (${text}) to stdout with (format csv, delimiter '${delimiter}')`
-  return { sql: statement, start: () => copy(statement) }
+  return { sql: statement, chunks: (signal) => copyChunks(client, statement, signal) }
 }
 
 type Write = (chunk: Uint8Array) => Promise<void>
@@ -110,7 +110,7 @@ async function writeCsv(request: ReportRequest, write: Write, afterBatch: AfterB
     const batchSize = options.batchSize ?? 1000
     const counter = new CsvRecordCounter()
     let reported = 0
-    for await (const chunk of copyChunks(copy.start(), options.signal)) {
+    for await (const chunk of copy.chunks(options.signal)) {
       await write(chunk)
       counter.push(chunk)
       if (counter.records - reported >= batchSize) {

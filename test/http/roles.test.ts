@@ -87,7 +87,7 @@ test('the form has one matrix row per catalogue subject (a plugin\'s too), the A
   assert.is(res.status, 200)
   const html = await res.text()
   const rows = [...html.matchAll(/<tr data-subject="([^"]+)">/g)].map((m) => m[1])
-  assert.equal(rows, ['all', 'Organisation', 'User', 'Role', 'ApiToken', 'AuditLog', 'Catalog', 'Subscription', 'UsageEvent', 'Invoice', 'Credit', 'Discount', 'Gadget'])
+  assert.equal(rows, ['all', 'Organisation', 'User', 'Role', 'ApiToken', 'AuditLog', 'Catalog', 'Subscription', 'UsageEvent', 'Invoice', 'Credit', 'Discount', 'UsageReport', 'ClientUsageReport', 'ResourceReport', 'CostReport', 'Gadget'])
   const head = /<table class="data matrix"[^>]*><thead><tr>(.*?)<\/tr><\/thead>/s.exec(html)![1]!
   assert.equal([...head.matchAll(/<th class="cell">([^<]+)<\/th>/g)].map((m) => m[1]), ['Read', 'Create', 'Update', 'Delete', 'Export', 'Schedule', 'All'])
   const boxes = (subject: string) => [...html.matchAll(new RegExp(`name="permissions" value="${subject}:([a-z]+)"`, 'g'))].map((m) => m[1])
