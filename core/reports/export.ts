@@ -85,7 +85,7 @@ async function* cellBatches(request: ReportRequest, options: WriteOptions): Asyn
  * The COPY statement for a CSV export, or undefined when the fast path does not apply: not
  * PostgreSQL (or inside a transaction), or parameters that cannot be inlined safely.
  */
-export function copyStatement(request: ReportRequest, delimiter: CsvDelimiter): { sql: string; chunks: (signal?: AbortSignal) => AsyncGenerator<Uint8Array> } | undefined {
+export function copyStatement(request: ReportRequest, delimiter: CsvDelimiter): { sql: string; chunks: () => AsyncGenerator<Uint8Array> } | undefined {
   const client = copyClientOf(executorOf(request.context.db))
   if (!client || !request.columns.length) return undefined
   const query = orderedRows(request).clearSelect().select(request.columns.map((column, i) => sqlCell(column).as(`c${i}`)))
@@ -93,7 +93,7 @@ export function copyStatement(request: ReportRequest, delimiter: CsvDelimiter): 
   const text = inlineParameters(compiled.sql, compiled.parameters)
   if (text === undefined) return undefined
   const statement = `copy (${text}) to stdout with (format csv, delimiter '${delimiter}')`
-  return { sql: statement, chunks: (signal) => copyChunks(client, statement, signal) }
+  return { sql: statement, chunks: () => copyChunks(client, statement) }
 }
 
 type Write = (chunk: Uint8Array) => Promise<void>
@@ -110,7 +110,7 @@ async function writeCsv(request: ReportRequest, write: Write, afterBatch: AfterB
     const batchSize = options.batchSize ?? 1000
     const counter = new CsvRecordCounter()
     let reported = 0
-    for await (const chunk of copy.chunks(options.signal)) {
+    for await (const chunk of copy.chunks()) {
       await write(chunk)
       counter.push(chunk)
       if (counter.records - reported >= batchSize) {
