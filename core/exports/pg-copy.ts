@@ -127,39 +127,30 @@ export class CsvRecordCounter {
 }
 
 /**
- * The bytes of `COPY ... TO STDOUT`, chunk by chunk, with the socket's own backpressure, on a
- * connection held for it (postgres.js would otherwise pipeline other queries onto it, which fail
- * during a COPY). Stopping early reads and drops the rest of the output before the connection goes
- * back to the pool. Why not cancel the statement on the server: with postgres.js 3.4 a cancel
- * during COPY OUT on a reserved connection left the connection hung (found by the tests here), and
- * the rest of a COPY streams at about a million rows a second, so draining costs little.
+ * The bytes of `COPY ... TO STDOUT`, chunk by chunk, with the socket's own backpressure. Stopping
+ * early reads and drops the rest of the output, so the pooled connection comes back clean (a
+ * destroyed stream would leave its socket paused for good).
+ *
+ * Why not cancel the statement on the server, or hold a reserved connection: with postgres.js
+ * 3.4 both left a connection hung in our tests (a cancel during COPY OUT; a reserved connection
+ * after a COPY). The rest of a COPY streams at about a million rows a second, so draining is cheap.
  */
 export async function* copyChunks(client: CopyClient, sqlText: string): AsyncGenerator<Uint8Array> {
-  const connection = await client.reserve()
+  const stream = await client.unsafe(sqlText).readable()
+  let finished = false
   try {
-    const stream = await connection.unsafe(sqlText).readable()
-    let finished = false
-    try {
-      for await (const chunk of stream.iterator({ destroyOnReturn: false })) yield chunk as Uint8Array
-      finished = true
-    } finally {
-      if (!finished && !stream.readableEnded && !stream.destroyed) {
-        const ended = new Promise<void>((resolve) => {
-          stream.once('end', resolve).once('error', () => resolve()).once('close', resolve)
-        })
-        // The socket pauses whenever nobody reads the stream: read and drop the rest.
-        const drain = () => { while (stream.read() !== null) { /* dropped */ } }
-        stream.on('readable', drain)
-        drain()
-        console.log('DBG draining'); await ended
-        console.log('DBG drained')
-      }
-    }
+    for await (const chunk of stream.iterator({ destroyOnReturn: false })) yield chunk as Uint8Array
+    finished = true
   } finally {
-    // Give the connection back only once it is idle: postgres.js returns a reserved connection to
-    // the pool at once, and one released before the COPY's ReadyForQuery is handed out twice.
-    console.log('DBG idle?'); await Promise.resolve(connection.unsafe('select 1')).catch(() => {})
-    console.log('DBG idle')
-    connection.release()
+    if (!finished && !stream.readableEnded && !stream.destroyed) {
+      const ended = new Promise<void>((resolve) => {
+        stream.once('end', resolve).once('error', () => resolve()).once('close', resolve)
+      })
+      // The socket pauses whenever nobody reads the stream: read and drop the rest.
+      const drain = () => { while (stream.read() !== null) { /* dropped */ } }
+      stream.on('readable', drain)
+      drain()
+      await ended
+    }
   }
 }
