@@ -152,5 +152,9 @@ export async function* copyChunks(client: CopyClient, sqlText: string): AsyncGen
       drain()
       await ended
     }
+    // postgres.js pauses the socket when a push finds the stream full, and resumes it only from
+    // the stream's read(). If the last data and CopyDone arrive together the stream ends with the
+    // socket paused, and the pooled connection never reads again. Resume it once more.
+    ;(stream as unknown as { _read(size: number): void })._read(0)
   }
 }

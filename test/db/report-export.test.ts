@@ -234,7 +234,7 @@ test('cancelling the download stream stops the export and frees the connection',
   if (onPostgres) {
     // The COPY is drained and its connection handed back, not left hanging.
     const running = async () => Number((await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and state = 'active' and query like 'copy (%'`.execute(rt.database.db)).rows[0]!.n)
-    const deadline = Date.now() + 5000
+    const deadline = Date.now() + 15000
     while ((await running()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     assert.is(await running(), 0)
   }
