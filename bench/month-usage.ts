@@ -11,26 +11,13 @@ import { cpus, totalmem } from 'node:os'
 import { sql } from 'kysely'
 import { openDatabase } from '../core/db/database.ts'
 import { ScopedDb } from '../core/tenancy/scoped-db.ts'
-import { databaseSize, databaseUrl, dropDatabase, flag, percentile, serverVersion } from './support.ts'
+import { databaseSize, databaseUrl, dropDatabase, flag, serverVersion, measure } from './support.ts'
 
 const args = process.argv.slice(2)
 const name = flag(args, 'db') ?? 'll_bench_gen'
 const runs = Number(flag(args, 'runs') ?? 20)
 const database = await openDatabase({ databaseUrl: databaseUrl(name), poolSize: 2 })
 const db = database.db
-
-async function measure(label: string, fn: () => Promise<number>): Promise<void> {
-  for (let i = 0; i < 3; i++) await fn()
-  const times: number[] = []
-  let rows = 0
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now()
-    rows = await fn()
-    times.push(performance.now() - started)
-  }
-  times.sort((a, b) => a - b)
-  process.stdout.write(`${label}: ${rows} rows, median ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms, max ${times[times.length - 1]!.toFixed(1)} ms (${runs} runs)\n`)
-}
 
 try {
   const root = await db.selectFrom('organisations').selectAll().where('parent_id', 'is', null).executeTakeFirstOrThrow()
@@ -44,7 +31,7 @@ try {
   process.stdout.write(`data: ${c.orgs} organisations, ${Number(c.events).toLocaleString('en')} events, ${Number(c.monthly).toLocaleString('en')} monthly rollups; month ${month.slice(0, 7)}\n`)
 
   const operator = new ScopedDb(db, { orgId: root.id, path: root.path })
-  await measure('all organisations, one month, by organisation and meter', async () => {
+  await measure('all organisations, one month, by organisation and meter', runs, async () => {
     const rows = await operator.selectFrom('usage_monthly')
       .select(['usage_monthly.org_id', 'usage_monthly.meter_id', sql<string>`sum(usage_monthly.quantity)`.as('quantity'), sql<string>`sum(usage_monthly.event_count)`.as('events')])
       .where('usage_monthly.month', '=', month)
@@ -57,7 +44,7 @@ try {
     .orderBy(sql`sum(event_count)`, 'desc').limit(1).executeTakeFirstOrThrow()
   const org = await db.selectFrom('organisations').selectAll().where('id', '=', busiest.org_id).executeTakeFirstOrThrow()
   const one = new ScopedDb(db, { orgId: org.id, path: org.path })
-  await measure(`one organisation's month (the busiest, id ${org.id}), by subscription and meter`, async () => {
+  await measure(`one organisation's month (the busiest, id ${org.id}), by subscription and meter`, runs, async () => {
     const rows = await one.selectFrom('usage_monthly')
       .innerJoin('meters', 'meters.id', 'usage_monthly.meter_id')
       .select(['usage_monthly.subscription_id', 'meters.code', 'meters.unit', 'usage_monthly.quantity', 'usage_monthly.event_count'])
@@ -70,7 +57,7 @@ try {
   if (daily) {
     const next = new Date(`${month}T00:00:00Z`)
     next.setUTCMonth(next.getUTCMonth() + 1)
-    await measure('one organisation\'s month by day (usage_daily)', async () => {
+    await measure('one organisation\'s month by day (usage_daily)', runs, async () => {
       const rows = await one.selectFrom('usage_daily')
         .select(['usage_daily.day', 'usage_daily.meter_id', sql<string>`sum(usage_daily.quantity)`.as('quantity')])
         .where('usage_daily.day', '>=', month).where('usage_daily.day', '<', next.toISOString().slice(0, 10))

@@ -12,7 +12,7 @@ import { queryInput } from '../core/reports/params.ts'
 import { parseReportRequest } from '../core/reports/request.ts'
 import { ScopedDb } from '../core/tenancy/scoped-db.ts'
 import { invoiceReport } from '../plugins/invoice/invoice-report.ts'
-import { databaseSize, databaseUrl, flag, percentile, serverVersion } from './support.ts'
+import { databaseSize, databaseUrl, flag, serverVersion, measure, monthQuery } from './support.ts'
 
 const args = process.argv.slice(2)
 const name = flag(args, 'db') ?? 'll_bench_10k'
@@ -22,25 +22,6 @@ const now = new Date(`${flag(args, 'now') ?? '2026-01-15'}T12:00:00Z`)
 const database = await openDatabase({ databaseUrl: databaseUrl(name), poolSize: 4 })
 const db = database.db
 
-async function measure(label: string, fn: () => Promise<number>): Promise<void> {
-  for (let i = 0; i < 3; i++) await fn()
-  const times: number[] = []
-  let rows = 0
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now()
-    rows = await fn()
-    times.push(performance.now() - started)
-  }
-  times.sort((a, b) => a - b)
-  process.stdout.write(`${label}: ${rows} rows, median ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms, max ${times[times.length - 1]!.toFixed(1)} ms (${runs} runs)\n`)
-}
-
-function monthQuery(extra = ''): string {
-  const [y, m] = month.split('-').map(Number) as [number, number]
-  const last = new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10)
-  return `from=${month}-01&to=${last}${extra}`
-}
-
 try {
   const root = await db.selectFrom('organisations').selectAll().where('parent_id', 'is', null).executeTakeFirstOrThrow()
   const counts = await db.selectFrom('invoices').select((eb) => eb.fn.countAll<string>().as('n')).where('period', '=', `${month}-01`).executeTakeFirstOrThrow()
@@ -49,20 +30,20 @@ try {
   const operator = new ScopedDb(db, { orgId: root.id, path: root.path })
   const request = (sdb: ScopedDb, query: string) => parseReportRequest(invoiceReport, queryInput(new URLSearchParams(query)), { db: sdb, now })
 
-  await measure('all organisations, one month: first page + count + totals', async () => (await runReport(await request(operator, monthQuery()))).total)
-  await measure('all organisations, one month, aging tab: first page + count + totals', async () => (await runReport(await request(operator, monthQuery('&tab=aging')))).total)
-  await measure('all organisations, one month, sorted by balance due (descending)', async () => (await runReport(await request(operator, monthQuery('&sort=-balance')))).total)
-  await measure('all organisations, one month: full stream (export read)', async () => {
+  await measure('all organisations, one month: first page + count + totals', runs, async () => (await runReport(await request(operator, monthQuery(month)))).total)
+  await measure('all organisations, one month, aging tab: first page + count + totals', runs, async () => (await runReport(await request(operator, monthQuery(month, '&tab=aging')))).total)
+  await measure('all organisations, one month, sorted by balance due (descending)', runs, async () => (await runReport(await request(operator, monthQuery(month, '&sort=-balance')))).total)
+  await measure('all organisations, one month: full stream (export read)', runs, async () => {
     let rows = 0
-    for await (const batch of streamReport(await request(operator, monthQuery()))) rows += batch.length
+    for await (const batch of streamReport(await request(operator, monthQuery(month)))) rows += batch.length
     return rows
   })
 
   const one = await db.selectFrom('invoices').innerJoin('organisations', 'organisations.id', 'invoices.org_id')
     .select(['organisations.id', 'organisations.path']).where('invoices.period', '=', `${month}-01`).orderBy('invoices.total_minor', 'desc').limit(1).executeTakeFirstOrThrow()
   const customer = new ScopedDb(db, { orgId: one.id, path: one.path })
-  await measure(`one organisation's month (id ${one.id}, as itself)`, async () => (await runReport(await request(customer, monthQuery()))).total)
-  await measure(`one organisation's month (id ${one.id}, as the operator with org=)`, async () => (await runReport(await request(operator, monthQuery(`&org=${one.id}`)))).total)
+  await measure(`one organisation's month (id ${one.id}, as itself)`, runs, async () => (await runReport(await request(customer, monthQuery(month)))).total)
+  await measure(`one organisation's month (id ${one.id}, as the operator with org=)`, runs, async () => (await runReport(await request(operator, monthQuery(month, `&org=${one.id}`)))).total)
 } finally {
   await database.close()
 }

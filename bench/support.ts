@@ -62,3 +62,27 @@ export function flag(args: readonly string[], name: string): string | undefined 
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? args[i + 1] : undefined
 }
+
+/**
+ * Times `fn` `runs` times after `warmups` untimed calls and prints rows, median, p95 and max.
+ * `fn` returns the number of rows it read.
+ */
+export async function measure(label: string, runs: number, fn: () => Promise<number>, warmups = 3): Promise<void> {
+  for (let i = 0; i < warmups; i++) await fn()
+  const times: number[] = []
+  let rows = 0
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now()
+    rows = await fn()
+    times.push(performance.now() - started)
+  }
+  times.sort((a, b) => a - b)
+  process.stdout.write(`${label}: ${rows} rows, median ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms, max ${times[times.length - 1]!.toFixed(1)} ms (${runs} runs)\n`)
+}
+
+/** `from=YYYY-MM-01&to=<last day>` for a month `YYYY-MM`, plus `extra` (report query keys). */
+export function monthQuery(month: string, extra = ''): string {
+  const [y, m] = month.split('-').map(Number) as [number, number]
+  const last = new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10)
+  return `from=${month}-01&to=${last}${extra}`
+}
