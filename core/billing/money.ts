@@ -19,6 +19,11 @@ const EXPONENTS: Readonly<Record<string, number>> = {
   BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
 }
 
+/** The currencies whose minor unit is not a hundredth, with their decimal places (SQL builds its `case` from this). */
+export function unusualExponents(): ReadonlyArray<readonly [currency: string, exponent: number]> {
+  return Object.entries(EXPONENTS)
+}
+
 /** Decimal places of a currency's minor unit (2 for EUR, 0 for JPY, 3 for KWD). */
 export function currencyExponent(currency: string): number {
   return EXPONENTS[currency] ?? 2

@@ -6,6 +6,7 @@
  */
 import { sql, type RawBuilder } from 'kysely'
 import { currencyExponent } from '../billing/money.ts'
+import { majorPerMinorSql } from '../billing/money-sql.ts'
 import type { ColumnDefinition } from '../reports/define.ts'
 import { ExactNumber, exactNumber } from './csv.ts'
 
@@ -72,21 +73,6 @@ export function headerLabel(column: ColumnDefinition, columns: readonly ColumnDe
   return column.label
 }
 
-/**
- * Currencies by minor-unit exponent, other than the usual 2, read from money.ts itself (every
- * three-letter code is asked once at load, a few milliseconds) so the SQL and JS rules cannot drift.
- */
-const UNUSUAL_EXPONENTS = (() => {
-  const byExponent = new Map<number, string[]>()
-  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
-  for (const a of letters) for (const b of letters) for (const c of letters) {
-    const code = a + b + c
-    const exponent = currencyExponent(code)
-    if (exponent !== 2) byExponent.set(exponent, [...(byExponent.get(exponent) ?? []), code])
-  }
-  return [...byExponent.entries()]
-})()
-
 const FORMULA_CHARS = sql.raw(`'=', '+', '-', '@', chr(9), chr(13)`)
 
 /** SQL text neutralised like `neutraliseFormula` (a leading `'` before `= + - @`, tab or CR). */
@@ -109,9 +95,7 @@ export function sqlCell(column: ColumnDefinition): RawBuilder<unknown> {
   const ref = sql.ref(`r.${column.key}`) as unknown as RawBuilder<unknown>
   switch (column.type) {
     case 'money': {
-      const currency = sql.ref(`r.${column.currency!}`)
-      const branches = UNUSUAL_EXPONENTS.map(([exponent, codes]) => sql`when ${currency} in (${sql.raw(codes.map((c) => `'${c}'`).join(', '))}) then ${sql.raw(exponent === 0 ? '1' : `0.${'0'.repeat(exponent - 1)}1`)}`)
-      const factor = sql`case ${sql.join(branches, sql` `)} else 0.01 end`
+      const factor = majorPerMinorSql(sql.ref(`r.${column.currency!}`))
       return sqlNumber(sql`((${ref})::numeric * ${factor})`)
     }
     case 'quantity':

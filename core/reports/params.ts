@@ -69,7 +69,8 @@ export class ReportParamError extends HttpProblem {
   }
 }
 
-function single(input: ParamInput, key: string): string | undefined {
+/** The one value of `key`, trimmed; undefined when missing or empty; a 400 when repeated. */
+export function single(input: ParamInput, key: string): string | undefined {
   const all = input.getAll(key)
   if (all.length > 1) throw new ReportParamError(key, 'give it once')
   const value = all[0]?.trim()

@@ -6,7 +6,7 @@
  */
 import type { ScopedDb } from '../tenancy/scoped-db.ts'
 import { columnsFor, ENGINE_KEYS, type AnyReport, type ColumnDefinition, type ReportContext } from './define.ts'
-import { paramKeys, ReportParamError, selectedOrganisations, type AccountType, type OrgScope, type ParamInput, type ParamsShape } from './params.ts'
+import { paramKeys, ReportParamError, selectedOrganisations, single, type AccountType, type OrgScope, type ParamInput, type ParamsShape } from './params.ts'
 
 export const DEFAULT_PAGE_SIZE = 50
 export const MAX_PAGE_SIZE = 500
@@ -47,13 +47,6 @@ export interface ParseOptions {
   readonly forExport?: boolean
   /** Further keys to ignore (e.g. `_csrf` on a form post, `format` on a run). */
   readonly ignore?: readonly string[]
-}
-
-function single(input: ParamInput, key: string): string | undefined {
-  const all = input.getAll(key)
-  if (all.length > 1) throw new ReportParamError(key, 'give it once')
-  const value = all[0]?.trim()
-  return value === '' ? undefined : value
 }
 
 function wholeNumber(input: ParamInput, key: string, min: number, max: number, fallback: number): number {

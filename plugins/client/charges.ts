@@ -8,24 +8,10 @@
  * invoice's subtotal (before discounts and credit).
  */
 import { sql, type Expression } from 'kysely'
-import { currencyExponent } from '../../core/billing/money.ts'
+import { minorPerMajorSql } from '../../core/billing/money-sql.ts'
 import { monthEndSql, monthPieces, type DayRange, type OrgIds } from '../usage/index.tsx'
 import { monthsOf } from '../../core/reports/period.ts'
 import type { ScopedDb } from '../../core/tenancy/scoped-db.ts'
-
-// ISO 4217 currencies whose minor unit is not a hundredth; checked against money.ts at load so the
-// SQL and the JS rounding never disagree about a listed currency.
-const ZERO_DECIMALS = ['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']
-const THREE_DECIMALS = ['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']
-for (const [codes, exponent] of [[ZERO_DECIMALS, 0], [THREE_DECIMALS, 3]] as const) {
-  for (const code of codes) if (currencyExponent(code) !== exponent) throw new Error(`client charges: ${code} has exponent ${currencyExponent(code)} in money.ts`)
-}
-
-/** 10^exponent of a currency column, in SQL. */
-export function minorPerMajorSql(currency: Expression<string>) {
-  return sql<string>`(case when ${currency} in (${sql.join(ZERO_DECIMALS.map((c) => sql.lit(c)))}) then 1
-    when ${currency} in (${sql.join(THREE_DECIMALS.map((c) => sql.lit(c)))}) then 1000 else 100 end)`
-}
 
 /** Whether rating bills subscription `s` (joined as `subscriptions`, with `plans`, `organisations`) in the month starting at `month`. */
 function billedInMonth(month: Expression<unknown>) {

@@ -8,7 +8,8 @@ import { SERVICE_CATEGORIES } from '../../core/db/schema.ts'
 import { defineReport, type ColumnDefinition, type ReportContext } from '../../core/reports/define.ts'
 import { accountTypeParam, orgScopeParam, periodParam } from '../../core/reports/params.ts'
 import { aggregated, CATEGORY_LABELS, categoryParam, idParam } from '../usage/index.tsx'
-import { chargeLines, feeLines, lineChargeSql, minorPerMajorSql } from './charges.ts'
+import { minorPerMajorSql } from '../../core/billing/money-sql.ts'
+import { chargeLines, feeLines, lineChargeSql } from './charges.ts'
 
 const period = periodParam({ default: 'last_month' })
 const params = {

@@ -5,7 +5,7 @@
  * Exact `numeric` until the report rounds each row once.
  */
 import { sql, type RawBuilder } from 'kysely'
-import { currencyExponent } from '../../core/billing/money.ts'
+import { minorPerMajorSql } from '../../core/billing/money-sql.ts'
 import type { ReportContext } from '../../core/reports/define.ts'
 import type { ParamsShape } from '../../core/reports/params.ts'
 import { monthEnd, monthStart } from '../../core/reports/period.ts'
@@ -13,20 +13,9 @@ import { monthEnd, monthStart } from '../../core/reports/period.ts'
 /** Invoices that count as invoiced: drafts are not yet, void ones never were. */
 export const INVOICED_STATUSES = ['issued', 'overdue', 'paid'] as const
 
-let nonDecimal: Array<[string, number]> | undefined
-
-/** `case <currency> when 'JPY' then 1 ... else 100 end`: minor units per major unit, from money.ts's table. */
+/** Minor units per major unit of a currency column (money-sql.ts). */
 export function minorPerMajor(currencyColumn: string): RawBuilder<number> {
-  if (!nonDecimal) {
-    nonDecimal = []
-    const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
-    for (const a of letters) for (const b of letters) for (const c of letters) {
-      const exponent = currencyExponent(a + b + c)
-      if (exponent !== 2) nonDecimal.push([a + b + c, exponent])
-    }
-  }
-  const whens = nonDecimal.map(([code, exponent]) => sql`when ${sql.lit(code)} then ${sql.lit(10 ** exponent)}`)
-  return sql<number>`(case ${sql.ref(currencyColumn)} ${sql.join(whens, sql` `)} else 100 end)`
+  return minorPerMajorSql(sql.ref(currencyColumn))
 }
 
 /** The whole months the period touches: costs and invoices are monthly. */

@@ -5,7 +5,7 @@
  * a major-unit amount into minor units of the row's currency.
  */
 import { sql, type RawBuilder } from 'kysely'
-import { currencyExponent } from '../../core/billing/money.ts'
+import { minorPerMajorSql } from '../../core/billing/money-sql.ts'
 
 /** Report status values: the stored statuses with `issued` shown as `pending`. */
 export const REPORT_STATUSES = ['draft', 'pending', 'overdue', 'paid', 'void'] as const
@@ -20,23 +20,9 @@ export const AGING_BUCKETS = [
   { key: 'd90_plus', label: 'Over 90 days', from: 91, to: null },
 ] as const
 
-let nonDecimal: Array<[string, number]> | undefined
-
-/**
- * `case <currency> when 'JPY' then 1 ... else 100 end`: minor units per major unit, from the same
- * table money.ts formats with (every ISO-shaped code is asked once, so nothing is copied here).
- */
+/** Minor units per major unit of a currency column (money-sql.ts). */
 export function minorPerMajor(currencyColumn: string): RawBuilder<number> {
-  if (!nonDecimal) {
-    nonDecimal = []
-    const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
-    for (const a of letters) for (const b of letters) for (const c of letters) {
-      const exponent = currencyExponent(a + b + c)
-      if (exponent !== 2) nonDecimal.push([a + b + c, exponent])
-    }
-  }
-  const whens = nonDecimal.map(([code, exponent]) => sql`when ${sql.lit(code)} then ${sql.lit(10 ** exponent)}`)
-  return sql<number>`(case ${sql.ref(currencyColumn)} ${sql.join(whens, sql` `)} else 100 end)`
+  return minorPerMajorSql(sql.ref(currencyColumn))
 }
 
 /** The status on `today`: stored status, except an issued invoice due before today is overdue. */
