@@ -10,6 +10,7 @@
 import { Hono, type Context } from 'hono'
 import type { AppEnv } from '../http/env.ts'
 import { HttpProblem, notFound } from '../http/problem.ts'
+import { recordExport } from '../reports/audit.ts'
 import { formatsOf, type AnyReport, type ExportFormat } from '../reports/define.ts'
 import { runReport } from '../reports/engine.ts'
 import { contentDisposition, contentTypeOf, describeParams, exportStream, fileNameFor, projectRow } from '../reports/export.ts'
@@ -77,6 +78,7 @@ export function reportApi(): Hono<AppEnv> {
       if (!c.var.ability.can('export', report.subject)) throw new HttpProblem(403, 'You do not have permission to export this report.')
       if (!formatsOf(report).includes(format)) throw new ReportParamError('format', `this report exports as ${formatsOf(report).join(', ')}, not ${format}`)
       const request = await parseReportRequest(report, queryInput(search), { db: c.var.db, timeZone, forExport: true })
+      await recordExport(c.var.db, request, format)
       const body = exportStream(request, format, { signal: c.req.raw.signal })
       return c.body(body, 200, {
         'Content-Type': contentTypeOf(format),

@@ -14,6 +14,7 @@ import type { AppAbility } from '../access/ability.ts'
 import type { ReportRunRow, ReportRunStatus } from '../db/schema.ts'
 import { HttpProblem, notFound } from '../http/problem.ts'
 import type { ScopedDb } from '../tenancy/scoped-db.ts'
+import { auditRun } from './audit.ts'
 import { EXPORT_FORMATS, formatsOf, type ExportFormat } from './define.ts'
 import { contentDisposition } from './export.ts'
 import { ReportParamError, type OrgScope, type ParamDefinition } from './params.ts'
@@ -123,7 +124,9 @@ export async function startRun(sdb: ScopedDb, request: ReportRequest, options: S
       parameters: jsonb(parameters),
     })).returningAll().executeTakeFirstOrThrow() as ReportRunRow
     const jobId = await trx.sendJob(EXPORT_QUEUE, { runId: run.id }, { expireInSeconds: JOB_EXPIRE_SECONDS, retryLimit: MAX_ATTEMPTS, retryDelay: 10 })
-    return await trx.updateTable('report_runs').set({ job_id: jobId }).where('report_runs.id', '=', run.id).returningAll().executeTakeFirstOrThrow() as ReportRunRow
+    const queued = await trx.updateTable('report_runs').set({ job_id: jobId }).where('report_runs.id', '=', run.id).returningAll().executeTakeFirstOrThrow() as ReportRunRow
+    await auditRun(trx, queued, 'create')
+    return queued
   })
 }
 
@@ -205,26 +208,34 @@ export async function listRuns(sdb: ScopedDb, ability: AppAbility, filter: Archi
  * Returns the run as it is now; a finished run is returned unchanged.
  */
 export async function cancelRun(sdb: ScopedDb, id: number, retentionDays: number): Promise<ReportRunRow | undefined> {
-  const updated = await sdb.updateTable('report_runs')
-    .set({
-      cancel_requested: true,
-      status: sql`case when status = 'queued' then 'cancelled' else status end`,
-      finished_at: sql`case when status = 'queued' then now() else finished_at end`,
-      expires_at: sql`case when status = 'queued' then now() + make_interval(days => ${retentionDays}) else expires_at end`,
-    } as never)
-    .where('report_runs.id', '=', id)
-    .where('report_runs.status', 'in', UNFINISHED)
-    .returningAll().executeTakeFirst() as ReportRunRow | undefined
+  const updated = await sdb.transaction(async (trx) => {
+    const run = await trx.updateTable('report_runs')
+      .set({
+        cancel_requested: true,
+        status: sql`case when status = 'queued' then 'cancelled' else status end`,
+        finished_at: sql`case when status = 'queued' then now() else finished_at end`,
+        expires_at: sql`case when status = 'queued' then now() + make_interval(days => ${retentionDays}) else expires_at end`,
+      } as never)
+      .where('report_runs.id', '=', id)
+      .where('report_runs.status', 'in', UNFINISHED)
+      .returningAll().executeTakeFirst() as ReportRunRow | undefined
+    if (run) await auditRun(trx, run, 'cancel')
+    return run
+  })
   return updated ?? findRun(sdb, id)
 }
 
 /** Deletes a finished run and its file. A queued or running run is a 409: cancel it first. */
 export async function deleteRun(sdb: ScopedDb, id: number): Promise<void> {
-  const deleted = await sdb.deleteFrom('report_runs')
-    .where('report_runs.id', '=', id)
-    .where('report_runs.status', 'not in', UNFINISHED)
-    .executeTakeFirst()
-  if (Number(deleted.numDeletedRows) === 0) {
+  const deleted = await sdb.transaction(async (trx) => {
+    const run = await trx.deleteFrom('report_runs')
+      .where('report_runs.id', '=', id)
+      .where('report_runs.status', 'not in', UNFINISHED)
+      .returningAll().executeTakeFirst() as ReportRunRow | undefined
+    if (run) await auditRun(trx, run, 'delete')
+    return run
+  })
+  if (!deleted) {
     if (await findRun(sdb, id)) throw new HttpProblem(409, 'The report is still being generated: cancel it first.')
     throw notFound('generated report')
   }
@@ -277,8 +288,12 @@ export function runFile(sdb: ScopedDb, run: ReportRunRow): ReadableStream<Uint8A
   }, { highWaterMark: 1 })
 }
 
-/** The HTTP response of a completed run's file (the caller has checked permission and status). */
-export function fileResponse(sdb: ScopedDb, run: ReportRunRow): Response {
+/**
+ * The HTTP response of a completed run's file, with its audit row (the caller has checked
+ * permission and status).
+ */
+export async function fileResponse(sdb: ScopedDb, run: ReportRunRow): Promise<Response> {
+  await auditRun(sdb, run, 'download')
   return new Response(runFile(sdb, run), {
     headers: {
       'Content-Type': run.content_type ?? 'application/octet-stream',
