@@ -114,6 +114,28 @@ export interface ReportContext<P extends ParamsShape = ParamsShape> {
 export const EXPORT_FORMATS = ['csv', 'xlsx', 'xml'] as const
 export type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
+/**
+ * Actions on a selection of rows (e.g. "mark paid" on invoices). The report page adds a checkbox
+ * to each row and a form that posts the chosen rows to the plugin's own route, which checks the
+ * permission and scope again and does the work (the engine only renders the controls). The form
+ * sends `action`, the key column's value of each chosen row as `name` (repeated), `_csrf`, and
+ * `back`: the canonical path of the view, for {@link selectionReturnPath}.
+ */
+export interface RowActionsDefinition<Row = any> {
+  /** Who sees the controls, e.g. `['update', 'Invoice']`; the route must check it again. */
+  readonly requires: readonly [action: string, subject: string]
+  /** The column whose value identifies a row (it may be hidden in the table). */
+  readonly key: KeyOf<Row>
+  /** The form field of the chosen rows (default `id`). */
+  readonly name?: string
+  /** The plugin route the form posts to, a same-site path such as `/invoice/actions`. */
+  readonly path: string
+  /** What can be done, in the order shown. */
+  readonly choices: ReadonlyArray<{ readonly value: string; readonly label: string }>
+  /** Tabs that offer the actions (default: every tab). */
+  readonly tabs?: readonly string[]
+}
+
 export interface ReportDefinition<P extends ParamsShape = ParamsShape, Row = any> {
   /** `<plugin>.<kebab-name>`; the plugin that lists it must have the prefix. */
   readonly id: string
@@ -137,6 +159,8 @@ export interface ReportDefinition<P extends ParamsShape = ParamsShape, Row = any
   readonly formats?: readonly ExportFormat[]
   /** Rows per page in the HTML table (default 50). */
   readonly pageSize?: number
+  /** Actions on selected rows, offered on the report page to those allowed. */
+  readonly actions?: RowActionsDefinition<Row>
   /** The rows, unsorted and unpaged: the engine wraps it. */
   readonly query: (context: ReportContext<P>) => SelectQueryBuilder<any, any, Row>
 }
@@ -200,6 +224,14 @@ export function defineReport<const P extends ParamsShape, Row>(definition: Repor
   const tabIds = new Set((definition.tabs ?? []).map((t) => t.id))
   if (tabIds.size !== (definition.tabs ?? []).length) throw fail('tab ids must be unique')
   for (const format of definition.formats ?? []) if (!['csv', 'xlsx', 'xml'].includes(format)) throw fail(`format "${format}" is not csv, xlsx or xml`)
+  const actions = definition.actions
+  if (actions) {
+    if (!keys.has(actions.key)) throw fail(`actions key "${actions.key}" is not a column`)
+    if (!/^\/[a-z0-9/_-]*$/i.test(actions.path) || actions.path.startsWith('//')) throw fail('actions path must be a same-site path like /plugin/actions')
+    if (!actions.choices.length) throw fail('actions need at least one choice')
+    if (actions.name !== undefined && !/^[A-Za-z][A-Za-z0-9_]*$/.test(actions.name)) throw fail('actions name must be a plain form field name')
+    for (const tab of actions.tabs ?? []) if (!tabIds.has(tab)) throw fail(`actions name tab "${tab}", which is not declared`)
+  }
   return Object.freeze(definition)
 }
 
@@ -210,4 +242,27 @@ export function columnsFor<Row>(report: ReportDefinition<any, Row>, tab: string 
 
 export function formatsOf(report: AnyReport): readonly ExportFormat[] {
   return report.formats ?? EXPORT_FORMATS
+}
+
+/** The row actions offered on a tab, or undefined. */
+export function actionsFor(report: AnyReport, tab: string | undefined): RowActionsDefinition | undefined {
+  const actions = report.actions
+  if (!actions) return undefined
+  return !actions.tabs || (tab !== undefined && actions.tabs.includes(tab)) ? actions : undefined
+}
+
+/** A report view's canonical query as the selection form sends it back (what URLSearchParams writes). */
+const RETURN_QUERY = /^[A-Za-z0-9_.~%+=&*-]{0,2000}$/
+
+/**
+ * Where a row action sends the browser afterwards: the report view the form was posted from
+ * (`/reports/<id>?<query>`), or undefined when `back` is missing or not such a path, so the
+ * route can fall back to its own page. Never an off-site or script URL.
+ */
+export function selectionReturnPath(report: AnyReport, back: unknown): string | undefined {
+  if (typeof back !== 'string') return undefined
+  const prefix = `/reports/${report.id}`
+  if (back === prefix) return back
+  if (!back.startsWith(`${prefix}?`)) return undefined
+  return RETURN_QUERY.test(back.slice(prefix.length + 1)) ? back : undefined
 }

@@ -18,6 +18,9 @@ export type InvoiceAction = (typeof INVOICE_ACTIONS)[number]
 
 export const ACTION_LABELS: Readonly<Record<InvoiceAction, string>> = { paid: 'marked paid', pending: 'marked pending (issued)', void: 'voided' }
 
+/** What a person chooses: the buttons of the selection page and the report's action menu. */
+export const ACTION_BUTTONS: Readonly<Record<InvoiceAction, string>> = { paid: 'Mark paid', pending: 'Mark pending', void: 'Void' }
+
 /** At most this many invoices per request: each is its own transaction. */
 export const MAX_SELECTION = 500
 

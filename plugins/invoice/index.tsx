@@ -7,6 +7,7 @@ import { can } from '../../core/access/ability.ts'
 import { HttpProblem } from '../../core/http/problem.ts'
 import { flash, page, redirect } from '../../core/http/render.tsx'
 import { definePlugin } from '../../core/plugins/define.ts'
+import { selectionReturnPath } from '../../core/reports/define.ts'
 import { runReport } from '../../core/reports/engine.ts'
 import { queryInput, type ParamsOf } from '../../core/reports/params.ts'
 import { parseReportRequest } from '../../core/reports/request.ts'
@@ -55,7 +56,9 @@ export const invoiceReportPlugin = definePlugin({
         throw new HttpProblem(400, 'invoiceId: use invoice ids (whole numbers)', { invoiceId: 'Use invoice ids' })
       }
       if (ids.length > MAX_SELECTION) throw new HttpProblem(400, `invoiceId: choose at most ${MAX_SELECTION} invoices at a time`, { invoiceId: 'Too many invoices' })
-      const back = typeof body.back === 'string' && SAFE_QUERY.test(body.back) && body.back ? `/invoice?${body.back}` : '/invoice'
+      // Back to the report view the selection came from, or to this plugin's selection page.
+      const back = selectionReturnPath(invoiceReport, body.back)
+        ?? (typeof body.back === 'string' && SAFE_QUERY.test(body.back) && body.back ? `/invoice?${body.back}` : '/invoice')
       if (!ids.length) {
         await flash(c, 'info', 'Choose at least one invoice first.')
         return redirect(c, back)

@@ -9,6 +9,7 @@ import { sql, type SelectQueryBuilder } from 'kysely'
 import { defineReport, type ReportContext } from '../../core/reports/define.ts'
 import { accountTypeParam, decimalParam, enumListParam, orgScopeParam, periodParam } from '../../core/reports/params.ts'
 import { dayIn, monthStart } from '../../core/reports/period.ts'
+import { ACTION_BUTTONS, INVOICE_ACTIONS } from './actions.ts'
 import { AGING_BUCKETS, balanceDue, daysOverdue, minorPerMajor, statusFilter, statusLabelOn, type ReportStatus } from './invoice-sql.ts'
 
 const STATUS_OPTIONS: ReadonlyArray<{ value: ReportStatus; label: string }> = [
@@ -121,7 +122,7 @@ function agingBuckets(context: Context) {
 export const invoiceReport = defineReport({
   id: 'invoice.invoices',
   title: 'Invoices',
-  description: 'Invoices of the customers in scope: amounts, payments, balance due and status, with an aging view of what is overdue. Totals per currency. To mark invoices paid, pending or void, use /invoice.',
+  description: 'Invoices of the customers in scope: amounts, payments, balance due and status, with an aging view of what is overdue. Totals per currency. With permission to update invoices, tick invoices to mark them paid, pending or void.',
   category: 'Billing',
   subject: 'Invoice',
   params,
@@ -147,6 +148,11 @@ export const invoiceReport = defineReport({
     { key: 'days_overdue', label: 'Days overdue', type: 'integer', description: 'Days past the due date of an unpaid invoice (aging: the oldest).' },
     { key: 'currency', label: 'Currency', type: 'text' },
   ],
+  // Mark paid / pending / void on the chosen invoices: posted to the plugin's /invoice/actions.
+  actions: {
+    requires: ['update', 'Invoice'], key: 'id', name: 'invoiceId', path: '/invoice/actions', tabs: ['invoices'],
+    choices: INVOICE_ACTIONS.map((value) => ({ value, label: ACTION_BUTTONS[value] })),
+  },
   defaultSort: 'customer',
   rowKey: ['customer_id', 'currency', 'id'],
   totalsBy: ['currency'],

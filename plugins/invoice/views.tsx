@@ -7,7 +7,7 @@ import { formatMoney } from '../../core/billing/money.ts'
 import { PERIOD_LABELS, PERIOD_PRESETS } from '../../core/reports/period.ts'
 import { CsrfField } from '../../views/forms.tsx'
 import { Pager } from '../../views/Pager.tsx'
-import { ACTION_LABELS, INVOICE_ACTIONS, type InvoiceAction } from './actions.ts'
+import { ACTION_BUTTONS, ACTION_LABELS, INVOICE_ACTIONS } from './actions.ts'
 import { REPORT_STATUSES } from './invoice-sql.ts'
 
 export interface SelectionRow {
@@ -37,7 +37,6 @@ export interface SelectionPageProps {
   readonly csrf: string
 }
 
-const ACTION_BUTTONS: Readonly<Record<InvoiceAction, string>> = { paid: 'Mark paid', pending: 'Mark pending', void: 'Void' }
 
 function href(query: string, page: number): string {
   const params = new URLSearchParams(query)

@@ -2,7 +2,8 @@
  * The invoice selection page and its bulk status changes, through the front door: mark paid
  * (a payment of the balance), void, pending (a draft issued), each audited; invoices that cannot
  * change are skipped and named in the flash; no `update` permission is a 403; a reseller cannot
- * touch another subtree's invoices; CSRF is required.
+ * touch another subtree's invoices; CSRF is required. The same actions on ticked rows of the
+ * invoice report's page (the engine's `actions`), returning to the view they came from.
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -115,6 +116,43 @@ test('CSRF, a bad action, bad ids and an unsafe back address', async () => {
   assert.is(empty.headers.get('location'), '/invoice')
   assert.is((await statusOf('G')).status, 'issued')
   assert.is((await op.get('/invoice?status=sometimes')).status, 400)
+})
+
+test('the invoice report page offers the actions on ticked rows, and the action returns to that view', async () => {
+  const view = `/reports/invoice.invoices?period=custom&${RANGE}&status=overdue`
+  const op = await signedIn(rt.app, ADMIN.operator)
+  const html = await (await op.get(view)).text()
+  assert.match(html, `<form id="report-row-actions" class="row-actions" method="post" action="/invoice/actions">`)
+  assert.match(html, `name="invoiceId" value="${ids.G}" form="report-row-actions"`)
+  assert.not.match(html, `value="${ids.A}" form=`, 'a paid invoice is not in the overdue view')
+  const back = /name="back" value="([^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&')
+  assert.ok(back?.startsWith('/reports/invoice.invoices?'), back)
+  assert.match(back!, 'status=overdue')
+  // The aging tab lists customers, not invoices: no selection there.
+  const aging = await (await op.get(`${view}&tab=aging`)).text()
+  assert.not.match(aging, 'report-row-actions')
+
+  const response = await act(op, 'void', ['G'], { back })
+  assert.is(response.status, 303)
+  assert.is(response.headers.get('location'), back)
+  const after = await (await op.get(back!)).text()
+  assert.match(after, '1 invoice voided.')
+  assert.not.match(after, `value="${ids.G}" form=`)
+  assert.is((await statusOf('G')).status, 'void')
+  assert.equal((await audits('G')).map((a) => a.action), ['void'])
+
+  // Only a path back to this report: anything else falls back to /invoice.
+  for (const unsafe of ['/reports/invoice.invoicesx?a=1', '/reports/other.report?a=1', '/reports/invoice.invoices?a=<b>', '//evil.example/reports/invoice.invoices?']) {
+    assert.is((await act(op, 'void', [], { back: unsafe })).headers.get('location'), '/invoice', unsafe)
+  }
+})
+
+test('without update on Invoice the report page shows no selection', async () => {
+  const reader = await signedIn(rt.app, 'reader@test.example')
+  const html = await (await reader.get(`/reports/invoice.invoices?period=custom&${RANGE}`)).text()
+  assert.match(html, 'ACT-C')
+  assert.not.match(html, 'report-row-actions')
+  assert.not.match(html, 'name="invoiceId"')
 })
 
 test.run()

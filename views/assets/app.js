@@ -26,3 +26,13 @@ document.addEventListener('change', function (event) {
     else if (!input.value) input.value = range.getAttribute(input.getAttribute('data-period-day') === 'from' ? 'data-from' : 'data-to') || ''
   })
 }, true)
+
+// Report row actions (core/reports/define.ts `actions`): the header box ticks or clears every row
+// box of the table on this page. Only a convenience: the server checks each chosen row.
+document.addEventListener('change', function (event) {
+  var box = event.target
+  if (!box || !box.matches || !box.matches('input[data-select-all]')) return
+  var table = box.closest('table')
+  if (!table) return
+  table.querySelectorAll('tbody input[type="checkbox"][form]').forEach(function (row) { row.checked = box.checked })
+})

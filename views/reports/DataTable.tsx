@@ -78,16 +78,31 @@ export interface DataTableProps {
   readonly target: string
   /** Ids of further elements the swap refreshes out of band. */
   readonly selectOob: string
+  /** A checkbox per row for a selection form elsewhere on the page (HTML `form` attribute). */
+  readonly selection?: { readonly key: string; readonly name: string; readonly form: string } | undefined
+}
+
+function SelectCell(props: { selection: NonNullable<DataTableProps['selection']>; row: Row; label: string }) {
+  const value = props.row[props.selection.key]
+  if (value == null || value === '') return <td />
+  return (
+    <td class="select">
+      <input type="checkbox" name={props.selection.name} value={String(value)} form={props.selection.form} aria-label={`Select ${props.label}`} />
+    </td>
+  )
 }
 
 export function DataTable(props: DataTableProps) {
   const columns = props.columns.filter((c) => !c.hiddenInTable)
-  const { sort, target } = props
+  const { sort, target, selection } = props
+  // A row's checkbox is named after its first shown cell ("Select INV-2025-0001").
+  const labelOf = (row: Row) => (columns[0] ? formatCell(columns[0], row) : '') || String(row[selection?.key ?? ''] ?? '')
   return (
     <div class="table-wrap">
       <table class="data report-table">
         <thead>
           <tr>
+            {selection && <th scope="col" class="select"><input type="checkbox" data-select-all aria-label="Select every row on this page" /></th>}
             {columns.map((column) => {
               const active = sort.key === column.key
               const next = active && !sort.descending ? `-${column.key}` : column.key
@@ -107,13 +122,19 @@ export function DataTable(props: DataTableProps) {
           </tr>
         </thead>
         <tbody>
-          {props.rows.length === 0 && <tr><td colspan={columns.length} class="empty">No rows for these filters.</td></tr>}
-          {props.rows.map((row) => <tr>{columns.map((column) => <Cell column={column} row={row} />)}</tr>)}
+          {props.rows.length === 0 && <tr><td colspan={columns.length + (selection ? 1 : 0)} class="empty">No rows for these filters.</td></tr>}
+          {props.rows.map((row) => (
+            <tr>
+              {selection && <SelectCell selection={selection} row={row} label={labelOf(row)} />}
+              {columns.map((column) => <Cell column={column} row={row} />)}
+            </tr>
+          ))}
         </tbody>
         {props.rows.length > 0 && props.totals.length > 0 && (
           <tfoot>
             {props.totals.map((group) => (
               <tr class="totals">
+                {selection && <td />}
                 {columns.map((column, i) => {
                   if (column.total || props.totalsBy.includes(column.key)) return <td class={isNumeric(column) ? 'num' : undefined}>{formatCell({ ...column, type: column.type === 'link' ? 'text' : column.type }, group)}</td>
                   return i === 0 ? <th scope="row">Total</th> : <td />

@@ -7,7 +7,8 @@
  * A request that does not parse still shows the form, with the message next to its field, and the
  * same message at the top of the results (that is the part an htmx swap replaces).
  */
-import type { AnyReport, ExportFormat } from '../../core/reports/define.ts'
+import type { AnyReport, ExportFormat, RowActionsDefinition } from '../../core/reports/define.ts'
+import { CsrfField } from '../forms.tsx'
 import { Pager } from '../Pager.tsx'
 import { Chart, type ChartProps } from './Chart.tsx'
 import { DataTable } from './DataTable.tsx'
@@ -57,7 +58,28 @@ export interface ReportPageProps {
   readonly orgSuggestions: readonly OrgChoice[]
   readonly result?: ReportResultView | undefined
   readonly exportFormats?: readonly ExportFormat[] | undefined
+  /** The row actions of the shown tab, when the reader may use them. */
+  readonly actions?: RowActionsDefinition | undefined
   readonly csrfToken: string
+}
+
+export const ACTIONS_FORM_ID = 'report-row-actions'
+
+/** The selection form: the rows' checkboxes belong to it through their `form` attribute. */
+function RowActions(props: { actions: RowActionsDefinition; back: string; csrfToken: string }) {
+  const { actions } = props
+  return (
+    <form id={ACTIONS_FORM_ID} class="row-actions" method="post" action={actions.path}>
+      <CsrfField token={props.csrfToken} />
+      <input type="hidden" name="back" value={props.back} />
+      <label>With the selected rows
+        <select name="action" required>
+          {actions.choices.map((choice) => <option value={choice.value}>{choice.label}</option>)}
+        </select>
+      </label>
+      <button type="submit">Apply</button>
+    </form>
+  )
 }
 
 function Tabs(props: { report: AnyReport; result: ReportResultView }) {
@@ -87,7 +109,9 @@ function Results(props: ReportPageProps) {
           {result.charts.length > 0 && <div class="report-charts">{result.charts.map((chart) => <Chart {...chart} />)}</div>}
           <DataTable columns={result.columns} rows={result.rows} totals={result.totals} totalsBy={report.totalsBy ?? []} sort={result.sort}
             sortHref={(sort) => viewHref(report.id, result.query, { sort: sort === report.defaultSort ? undefined : sort, page: undefined })}
-            target={RESULTS_ID} selectOob={SELECT_OOB} />
+            target={RESULTS_ID} selectOob={SELECT_OOB}
+            selection={props.actions && result.rows.length > 0 ? { key: props.actions.key, name: props.actions.name ?? 'id', form: ACTIONS_FORM_ID } : undefined} />
+          {props.actions && result.rows.length > 0 && <RowActions actions={props.actions} back={viewHref(report.id, result.query, { page: result.page === 1 ? undefined : String(result.page) })} csrfToken={props.csrfToken} />}
           <Pager page={result.page} pageSize={result.pageSize} shown={result.rows.length} total={result.total} target={RESULTS_ID}
             href={(page) => viewHref(report.id, result.query, { page: page === 1 ? undefined : String(page) })} />
         </>
