@@ -183,6 +183,23 @@ Reports('tenants-list flow: filter the organisations, then open a report on them
   await page.screenshot({ path: `${ARTIFACTS}report-tenants-list.png`, fullPage: true })
 })
 
+Reports('row actions: tick every overdue invoice on the page, mark them paid, come back to the view', async ({ page }) => {
+  const view = '/reports/invoice.invoices?period=last_12_months&status=overdue&pageSize=10'
+  await page.goto(view)
+  const boxes = page.locator('#report-results tbody input[type="checkbox"][form="report-row-actions"]')
+  const count = await boxes.count()
+  assert.ok(count > 0, 'the demo has overdue invoices to select')
+  const numbers = await page.locator('#report-results tbody tr td:nth-child(2) a').allTextContents()
+  await page.locator('#report-results thead input[data-select-all]').check()
+  assert.is(await page.locator('#report-results tbody input[form="report-row-actions"]:checked').count(), count, 'select all ticks every row on the page')
+  await page.locator('#report-row-actions select[name="action"]').selectOption('paid')
+  await Promise.all([page.waitForURL((url) => url.pathname === '/reports/invoice.invoices' && url.searchParams.get('status') === 'overdue'), page.getByRole('button', { name: 'Apply' }).click()])
+  await page.getByText(`${count} invoice${count === 1 ? '' : 's'} marked paid`).waitFor()
+  const left = await page.locator('#report-results tbody tr td:nth-child(2) a').allTextContents()
+  for (const number of numbers) assert.not.ok(left.includes(number), `${number} is no longer overdue`)
+  await page.screenshot({ path: `${ARTIFACTS}report-invoice-actions.png`, fullPage: true })
+})
+
 Reports('no console errors, CSP violations or 5xx responses along the way', (ctx) => {
   assert.equal(ctx.cspViolations, [], 'CSP violations')
   assert.equal(ctx.errors, [], 'console errors and uncaught page errors')
