@@ -18,6 +18,7 @@
 import { sql, type Expression, type SelectQueryBuilder, type SqlBool } from 'kysely'
 import type { Database } from '../../core/db/schema.ts'
 import { addDays, monthEnd, monthsOf } from '../../core/reports/period.ts'
+import type { AccountType, OrgScope } from '../../core/reports/params.ts'
 import type { ScopedDb } from '../../core/tenancy/scoped-db.ts'
 
 /** Both ends inclusive, `YYYY-MM-DD`. */
@@ -27,6 +28,25 @@ export interface DayRange {
 }
 
 export type OrgIds = SelectQueryBuilder<Database, 'organisations', { id: number }>
+
+/**
+ * The organisations a builder covers: a report's `orgIds`, or undefined for the handle's whole
+ * scope. Every table read here is a scoped one, already limited to the scope, so repeating the
+ * scope as `org_id in (...)` would only cost a hash probe per rollup row.
+ */
+export type OrgFilter = OrgIds | undefined
+
+/**
+ * `orgIds`, or undefined when the report's organisation and account-type params select the whole
+ * scope (missing, `all`, `both`): the builders then rely on the scoped tables alone.
+ */
+export function orgFilter(orgIds: OrgIds, orgs: OrgScope | undefined, accountType: AccountType | undefined): OrgFilter {
+  return (!orgs || orgs.mode === 'all') && (!accountType || accountType === 'both') ? undefined : orgIds
+}
+
+function inOrgs<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, column: string, orgIds: OrgFilter): QB {
+  return orgIds ? qb.where(sql.ref(column), 'in', orgIds) as QB : qb
+}
 
 /** One subscription's quantity of one meter in one piece of time (a month, a week, a day). */
 export interface PieceRow {
@@ -60,39 +80,53 @@ export function splitRange(range: DayRange): { months: string[]; spans: DayRange
   return { months, spans }
 }
 
-/** `quantity` folded by the meter's aggregation; `latest` orders readings for `last`. */
+/**
+ * `quantity` folded by the meter's aggregation; `latest` (a timestamp, date or `YYYY-MM-DD` text)
+ * orders readings for `last`, the larger reading winning a tie.
+ */
 export function aggregated(aggregation: Expression<string>, quantity: Expression<string>, latest: Expression<unknown>) {
-  return sql<string>`case ${aggregation} when 'sum' then sum(${quantity}) when 'max' then max(${quantity})
-    else (array_agg(${quantity} order by ${latest} desc))[1] end`
+  // Plain aggregates, no `array_agg(... order by ...)`: an ordered aggregate makes PostgreSQL sort
+  // every group (a disk sort over a few months of day rollups); these let it hash-aggregate. Each
+  // is filtered to its own aggregation, so a group only holds the state it needs.
+  return sql<string>`case ${aggregation} when 'sum' then sum(${quantity}) filter (where ${aggregation} = 'sum')
+    when 'max' then max(${quantity}) filter (where ${aggregation} = 'max')
+    else (max(array[extract(epoch from (${latest})::timestamptz), ${quantity}]) filter (where ${aggregation} not in ('sum', 'max')))[2] end`
 }
 
 function inSpans(column: string, spans: readonly DayRange[]) {
   return sql<SqlBool>`(${sql.join(spans.map((s) => sql`${sql.ref(column)} between ${s.from}::date and ${s.to}::date`), sql` or `)})`
 }
 
+/** The day rollups of `spans` with their meter (alias `meters`), for the organisations `orgIds` covers. */
+function dayRollups(db: ScopedDb, spans: readonly DayRange[], orgIds: OrgFilter) {
+  return inOrgs(db.selectFrom('usage_daily')
+    .innerJoin('meters', 'meters.id', 'usage_daily.meter_id')
+    .where(inSpans('usage_daily.day', spans)), 'usage_daily.org_id', orgIds)
+}
+
+/** First day of the month / ISO week of a day rollup, as a date: grouped on, formatted once per group. */
+function bucketStart(bucket: 'month' | 'week') {
+  return sql<string>`date_trunc(${sql.lit(bucket)}, usage_daily.day)::date`
+}
+
 /**
  * Day rollups of `spans` folded per subscription, meter and `bucket` (`month` or `week`: the first
  * day of the month / ISO week, as text).
  */
-function foldedDays(db: ScopedDb, spans: readonly DayRange[], orgIds: OrgIds, bucket: 'month' | 'week'): Builder<PieceRow> {
-  const bucketSql = sql<string>`date_trunc(${sql.lit(bucket)}, usage_daily.day)::date::text`
-  return db.selectFrom('usage_daily')
-    .innerJoin('meters', 'meters.id', 'usage_daily.meter_id')
-    .where(inSpans('usage_daily.day', spans))
-    .where('usage_daily.org_id', 'in', orgIds)
-    .groupBy(['usage_daily.org_id', 'usage_daily.subscription_id', 'usage_daily.meter_id', 'meters.aggregation', bucketSql])
+function foldedDays(db: ScopedDb, spans: readonly DayRange[], orgIds: OrgFilter, bucket: 'month' | 'week'): Builder<PieceRow> {
+  const start = bucketStart(bucket)
+  return dayRollups(db, spans, orgIds)
+    .groupBy(['usage_daily.org_id', 'usage_daily.subscription_id', 'usage_daily.meter_id', 'meters.aggregation', start])
     .select([
-      'usage_daily.org_id', 'usage_daily.subscription_id', 'usage_daily.meter_id', bucketSql.as('bucket'),
+      'usage_daily.org_id', 'usage_daily.subscription_id', 'usage_daily.meter_id', sql<string>`${start}::text`.as('bucket'),
       aggregated(sql.ref('meters.aggregation'), sql.ref('usage_daily.quantity'), sql.ref('usage_daily.last_at')).as('quantity'),
       sql<string>`sum(usage_daily.event_count)`.as('event_count'),
     ]) as unknown as Builder<PieceRow>
 }
 
 /** Month rollups of whole months, as pieces whose bucket is the month. */
-function wholeMonths(db: ScopedDb, months: readonly string[], orgIds: OrgIds): Builder<PieceRow> {
-  return db.selectFrom('usage_monthly')
-    .where('usage_monthly.month', 'in', months)
-    .where('usage_monthly.org_id', 'in', orgIds)
+function wholeMonths(db: ScopedDb, months: readonly string[], orgIds: OrgFilter): Builder<PieceRow> {
+  return inOrgs(db.selectFrom('usage_monthly').where('usage_monthly.month', 'in', months), 'usage_monthly.org_id', orgIds)
     .select([
       'usage_monthly.org_id', 'usage_monthly.subscription_id', 'usage_monthly.meter_id', sql<string>`usage_monthly.month::text`.as('bucket'),
       'usage_monthly.quantity', 'usage_monthly.event_count',
@@ -103,7 +137,7 @@ function wholeMonths(db: ScopedDb, months: readonly string[], orgIds: OrgIds): B
  * Per organisation, subscription, meter and calendar month touched by the range: the quantity
  * inside the range (whole months from `usage_monthly`, the ends from `usage_daily`).
  */
-export function monthPieces(db: ScopedDb, range: DayRange, orgIds: OrgIds): Builder<PieceRow> {
+export function monthPieces(db: ScopedDb, range: DayRange, orgIds: OrgFilter): Builder<PieceRow> {
   const { months, spans } = splitRange(range)
   if (!spans.length) return wholeMonths(db, months, orgIds)
   if (!months.length) return foldedDays(db, spans, orgIds, 'month')
@@ -113,25 +147,52 @@ export function monthPieces(db: ScopedDb, range: DayRange, orgIds: OrgIds): Buil
 export const GRANULARITIES = ['day', 'week', 'month'] as const
 export type Granularity = (typeof GRANULARITIES)[number]
 
-/** Per subscription, meter and day / ISO week / month of the range (a chart's points before adding up). */
-export function bucketPieces(db: ScopedDb, range: DayRange, orgIds: OrgIds, granularity: Granularity): Builder<PieceRow> {
-  if (granularity === 'month') return monthPieces(db, range, orgIds)
-  if (granularity === 'week') return foldedDays(db, [range], orgIds, 'week')
-  return db.selectFrom('usage_daily')
-    .where('usage_daily.day', '>=', range.from)
-    .where('usage_daily.day', '<=', range.to)
-    .where('usage_daily.org_id', 'in', orgIds)
-    .select([
-      'usage_daily.org_id', 'usage_daily.subscription_id', 'usage_daily.meter_id', sql<string>`usage_daily.day::text`.as('bucket'),
-      'usage_daily.quantity', 'usage_daily.event_count',
-    ]) as unknown as Builder<PieceRow>
+/** Part of one meter's quantity in one bucket of a chart: a point is the sum of its rows. */
+export interface BucketRow {
+  readonly meter_id: number
+  readonly bucket: string
+  readonly quantity: string
+}
+
+/**
+ * Per meter and day / ISO week / month of the range, rows whose quantities add up to the chart's
+ * point: each bucket folded like a period per subscription, then added across subscriptions.
+ * Only `max` and `last` meters need folding subscription by subscription; `sum` meters, and every
+ * meter by day (a subscription has one rollup per day), are added up per meter and bucket at once.
+ * Day rollups are read once, whatever the meters' aggregations.
+ */
+export function bucketTotals(db: ScopedDb, range: DayRange, orgIds: OrgFilter, granularity: Granularity): Builder<BucketRow> {
+  if (granularity === 'day') {
+    return dayRollups(db, [range], orgIds)
+      .groupBy(['usage_daily.meter_id', 'usage_daily.day'])
+      .select(['usage_daily.meter_id', sql<string>`usage_daily.day::text`.as('bucket'), sql<string>`sum(usage_daily.quantity)`.as('quantity')]) as unknown as Builder<BucketRow>
+  }
+  const { months, spans } = granularity === 'month' ? splitRange(range) : { months: [], spans: [range] }
+  const start = bucketStart(granularity)
+  const parts: Builder<BucketRow>[] = []
+  if (months.length) {
+    parts.push(inOrgs(db.selectFrom('usage_monthly').where('usage_monthly.month', 'in', months), 'usage_monthly.org_id', orgIds)
+      .groupBy(['usage_monthly.meter_id', 'usage_monthly.month'])
+      .select(['usage_monthly.meter_id', sql<string>`usage_monthly.month::text`.as('bucket'), sql<string>`sum(usage_monthly.quantity)`.as('quantity')]) as unknown as Builder<BucketRow>)
+  }
+  if (spans.length) {
+    // One pass over the days: a `sum` meter's rows share one group per bucket (subscription 0).
+    const subscription = sql<number>`case when meters.aggregation = 'sum' then 0 else usage_daily.subscription_id end`
+    parts.push(dayRollups(db, spans, orgIds)
+      .groupBy([subscription, 'usage_daily.meter_id', 'meters.aggregation', start])
+      .select([
+        'usage_daily.meter_id', sql<string>`${start}::text`.as('bucket'),
+        aggregated(sql.ref('meters.aggregation'), sql.ref('usage_daily.quantity'), sql.ref('usage_daily.last_at')).as('quantity'),
+      ]) as unknown as Builder<BucketRow>)
+  }
+  return parts.reduce((all, part) => all.unionAll(part) as Builder<BucketRow>)
 }
 
 /**
  * Per organisation, subscription and meter: the quantity over the whole range (see the rule at
  * the top). A single whole month reads the month rollup as it is.
  */
-export function periodQuantities(db: ScopedDb, range: DayRange, orgIds: OrgIds): Builder<QuantityRow> {
+export function periodQuantities(db: ScopedDb, range: DayRange, orgIds: OrgFilter): Builder<QuantityRow> {
   const { months, spans } = splitRange(range)
   if (months.length === 1 && !spans.length) return wholeMonths(db, months, orgIds) as unknown as Builder<QuantityRow>
   // The meters are the anchor that lets a scoped handle group the pieces (it cannot select from a subquery).

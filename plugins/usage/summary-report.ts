@@ -9,7 +9,7 @@ import { defineReport, type ReportContext } from '../../core/reports/define.ts'
 import { accountTypeParam, enumParam, orgScopeParam, periodParam } from '../../core/reports/params.ts'
 import { previousPeriod, type Period } from '../../core/reports/period.ts'
 import { categoryParam, changePercentSql, changeSql, serviceParam, sharePercentSql } from './params.ts'
-import { bucketPieces, GRANULARITIES, periodQuantities, type Granularity } from './quantities.ts'
+import { bucketTotals, GRANULARITIES, orgFilter, periodQuantities, type Granularity } from './quantities.ts'
 
 const params = {
   period: periodParam({ default: 'last_month' }),
@@ -58,6 +58,11 @@ export function weekdayCounts(period: Pick<Period, 'from' | 'to'>): number[] {
   return counts
 }
 
+/** The organisations the request covers; undefined for the caller's whole subtree (see `orgFilter`). */
+function orgsOf({ orgIds, params }: Context) {
+  return orgFilter(orgIds, params.orgs, params.accountType)
+}
+
 /** Catalog filters on `meters` joined with `services`. */
 function filtered<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, { params }: Context): QB {
   let out = qb
@@ -68,9 +73,9 @@ function filtered<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, { params
 
 /** Per meter: quantity, organisations and events over a range. */
 function perMeter(context: Context, range: Pick<Period, 'from' | 'to'>) {
-  const { db, orgIds } = context
+  const { db } = context
   return db.selectShared('meters')
-    .innerJoin(periodQuantities(db, range, orgIds).as('q'), 'q.meter_id', 'meters.id')
+    .innerJoin(periodQuantities(db, range, orgsOf(context)).as('q'), 'q.meter_id', 'meters.id')
     .groupBy('meters.id')
     .select([
       'meters.id as meter_id',
@@ -110,18 +115,26 @@ function meterRows(context: Context) {
 
 /** Per weekday and `sum` meter: quantity on that weekday (max/last readings do not add up by day). */
 function weekdayRows(context: Context) {
-  const { db, params, orgIds } = context
+  const { db, params } = context
   const counts = weekdayCounts(params.period)
   const days = sql<number>`(case w.dow ${sql.join(counts.map((n, i) => sql`when ${sql.lit(i + 1)} then ${sql.lit(n)}`), sql` `)} end)`
-  const byDay = db.selectFrom('usage_daily')
+  // Added up per meter and day first: the weekday is taken once per day rather than once per
+  // rollup row, and meters other than `sum` ones are dropped after adding, not probed row by row.
+  let byDay = db.selectFrom('usage_daily')
     .where('usage_daily.day', '>=', params.period.from)
     .where('usage_daily.day', '<=', params.period.to)
-    .where('usage_daily.org_id', 'in', orgIds)
-    .groupBy(['usage_daily.meter_id', sql`extract(isodow from usage_daily.day)`])
-    .select(['usage_daily.meter_id', sql<number>`extract(isodow from usage_daily.day)::int`.as('dow'), sql<string>`sum(usage_daily.quantity)`.as('quantity')])
+    .groupBy(['usage_daily.meter_id', 'usage_daily.day'])
+    .select(['usage_daily.meter_id', 'usage_daily.day', sql<string>`sum(usage_daily.quantity)`.as('quantity')])
+  const orgIds = orgsOf(context)
+  if (orgIds) byDay = byDay.where('usage_daily.org_id', 'in', orgIds)
+  const byWeekday = db.selectShared('meters')
+    .innerJoin(byDay.as('d'), 'd.meter_id', 'meters.id')
+    .where('meters.aggregation', '=', 'sum')
+    .groupBy(['meters.id', sql`extract(isodow from d.day)`])
+    .select(['meters.id as meter_id', sql<number>`extract(isodow from d.day)::int`.as('dow'), sql<string>`sum(d.quantity)`.as('quantity')])
   const base = db.selectShared('meters')
     .innerJoin('services', 'services.id', 'meters.service_id')
-    .innerJoin(byDay.as('w'), 'w.meter_id', 'meters.id')
+    .innerJoin(byWeekday.as('w'), 'w.meter_id', 'meters.id')
     .where('meters.aggregation', '=', 'sum')
     .select([
       sql<string>`row_number() over (order by services.name, meters.name, meters.id, w.dow)`.as('position'),
@@ -181,11 +194,11 @@ export const usageSummaryReport = defineReport<typeof params, UsageSummaryRow>({
       yLabel: 'quantity',
       tabs: inTabs('meters', 'growing'),
       query: (context) => {
-        const { db, params, orgIds } = context
+        const { db, params } = context
         const range = { from: previousPeriod(params.period).from, to: params.period.to }
         const base = db.selectShared('meters')
           .innerJoin('services', 'services.id', 'meters.service_id')
-          .innerJoin(bucketPieces(db, range, orgIds, params.granularity).as('b'), 'b.meter_id', 'meters.id')
+          .innerJoin(bucketTotals(db, range, orgsOf(context), params.granularity).as('b'), 'b.meter_id', 'meters.id')
           .groupBy(['b.bucket', 'meters.id', 'meters.name', 'meters.unit'])
           .orderBy('b.bucket').orderBy('meters.name').orderBy('meters.id')
           .select([sql<string>`b.bucket`.as('x'), sql<string>`meters.name || ' (' || meters.unit || ')'`.as('series'), sql<string>`sum(b.quantity)`.as('y')])

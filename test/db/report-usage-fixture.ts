@@ -24,11 +24,16 @@ export interface DayRow {
 export interface UsageFixture {
   readonly tree: Tree
   readonly catalog: Catalog
-  readonly subs: Record<'a1' | 'a2' | 's1' | 'b1', number>
+  readonly subs: Record<SubscriptionKey, number>
+  /** Plan code (test/support/billing.ts PLANS) of each subscription. */
+  readonly plans: Record<SubscriptionKey, string>
   readonly days: DayRow[]
 }
 
-const DAYS = ['2026-01-03', '2026-01-10', '2026-01-17', '2026-01-28', '2026-02-02', '2026-02-09', '2026-02-16', '2026-02-24']
+export type SubscriptionKey = 'a1' | 'a2' | 's1' | 'b1'
+
+// 2026-01-28 and 2026-02-01 share an ISO week (Monday 2026-01-26) across the month boundary.
+const DAYS = ['2026-01-03', '2026-01-10', '2026-01-17', '2026-01-28', '2026-02-01', '2026-02-02', '2026-02-09', '2026-02-16', '2026-02-24']
 
 export async function seedUsageFixture(db: Kysely<Database>): Promise<UsageFixture> {
   const tree = await seedTree(db)
@@ -80,7 +85,8 @@ export async function seedUsageFixture(db: Kysely<Database>): Promise<UsageFixtu
       quantity: unscale(fold(first.aggregation, rows.map((r) => ({ q: r.q, at: r.lastAt }))), 6), event_count: 2 * rows.length, last_at: latest.lastAt,
     }
   })).execute()
-  return { tree, catalog, subs, days }
+  const plans = Object.fromEntries(Object.entries(owners).map(([key, o]) => [key, o.plan])) as Record<SubscriptionKey, string>
+  return { tree, catalog, subs, plans, days }
 }
 
 /** Folds values by an aggregation: sum adds, max the largest, last the one with the latest `at`. */

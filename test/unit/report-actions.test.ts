@@ -18,7 +18,8 @@ function report(overrides: Partial<RowActionsDefinition> = {}) {
     tabs: [{ id: 'open', label: 'Open' }, { id: 'closed', label: 'Closed' }],
     columns: [{ key: 'id', label: 'Id', type: 'integer' }, { key: 'name', label: 'Name', type: 'text' }],
     defaultSort: 'name', rowKey: ['id'],
-    actions: { ...actions, ...overrides },
+    // Deliberately loose: the wrong definitions below are what is being tested.
+    actions: { ...actions, ...overrides } as RowActionsDefinition<any>,
     query: ({ db }) => (db as any).selectNoFrom(sql`1`.as('id')),
   })
 }
