@@ -1,9 +1,9 @@
 /**
  * Usage ingestion: checks a batch of usage events one by one, then stores the valid ones with a
- * handful of set-based statements in one transaction (resolve every subscription and meter in one
- * query, one multi-row insert `on conflict do nothing` that also fills the rollup inbox, one look-up
- * of the keys that were already there). The same code serves the JSON API, the CSV import and the
- * data generator; only the time window and the `source` differ.
+ * handful of set-based statements in one transaction (the batch's subscriptions, then their plans'
+ * priced meters; one multi-row insert `on conflict do nothing` that also fills the rollup inbox; only
+ * when some key was already there, a look-up of the stored hashes). The same code serves the JSON
+ * API, the CSV import and the data generator; only the time window and the `source` differ.
  *
  * Idempotency is per organisation and key: the same key with the same canonical payload is a
  * duplicate (counted, nothing stored); with another payload it is a conflict (an error for that
@@ -13,7 +13,7 @@
  * const report = await ingestUsage(c.var.db, events, { source: 'api', window: usageWindow(c.var.settings) })
  * // { accepted: 998, duplicates: 1, errors: [{ index: 7, message: 'meter: ...' }] }
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import { recordAudit } from '../audit/audit.ts'
@@ -131,8 +131,12 @@ export function parseQuantity(value: unknown, numberSource?: string): string | {
   return fraction ? `${whole}.${fraction}` : whole
 }
 
+/** What `toISOString()` writes: most clients send exactly this, and it is already the canonical form. */
+const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+
 /** An ISO 8601 timestamp with an offset, as a UTC ISO string; or a message. */
 export function parseTimestamp(value: unknown): string | { error: string } {
+  if (typeof value === 'string' && !Number.isNaN(canonicalMillis(value))) return value
   const bad = { error: 'timestamp must be ISO 8601 with a time zone, e.g. "2025-03-01T12:00:00Z" or "2025-03-01T13:00:00+01:00"' }
   if (typeof value !== 'string') return bad
   const match = ISO_TIMESTAMP.exec(value.trim())
@@ -147,11 +151,30 @@ export function parseTimestamp(value: unknown): string | { error: string } {
   return new Date(ms).toISOString()
 }
 
+/** The instant of a timestamp already in canonical form, or NaN (then {@link parseTimestamp} judges it). */
+function canonicalMillis(text: string): number {
+  if (text.length !== 24 || !CANONICAL_UTC.test(text)) return NaN
+  const ms = Date.parse(text)
+  // A rolled-over date (02-30) or an hour 24 parses to another instant, which prints differently.
+  return !Number.isNaN(ms) && new Date(ms).toISOString() === text ? ms : NaN
+}
+
 function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+}
+
+/**
+ * SHA-256 of an event's canonical form: the JSON array `[subscriptionId, meter, quantity,
+ * occurredAt, properties]`. Stored hashes depend on these exact bytes, so they must never change.
+ * The array is written by hand: meter codes, canonical quantities and ISO timestamps need no
+ * escaping, and this runs once per event.
+ */
+export function eventHash(subscriptionId: number, meter: string, quantity: string, occurredAt: string, properties: string | null): string {
+  const props = properties === null ? 'null' : JSON.stringify(properties)
+  return hash('sha256', `[${subscriptionId},"${meter}","${quantity}","${occurredAt}",${props}]`, 'hex')
 }
 
 /** Checks an event's fields (no database). Returns the canonical event or a message naming the field. */
@@ -185,8 +208,7 @@ export function checkEvent(input: unknown, index: number, window: UsageWindow, n
     if (properties.length > MAX_PROPERTIES_CHARS) return fail(`properties must be at most ${MAX_PROPERTIES_CHARS} characters of JSON`)
     if (properties === '{}') properties = null
   }
-  const hash = createHash('sha256').update(canonicalJson([subscriptionId, event.meter, quantity, occurredAt, properties])).digest('hex')
-  return { index, key, subscriptionId, meter: event.meter, quantity, occurredAt, properties, hash }
+  return { index, key, subscriptionId, meter: event.meter, quantity, occurredAt, properties, hash: eventHash(subscriptionId, event.meter, quantity, occurredAt, properties) }
 }
 
 // ---- storing a batch ----------------------------------------------------------------------------
@@ -198,21 +220,28 @@ interface Resolved {
   readonly meters: Map<string, number>
 }
 
-/** Every subscription of the batch in the caller's scope, with its plan's priced meters: one query. */
+/**
+ * Every subscription of the batch in the caller's scope, then the priced meters of their plans:
+ * two small queries, cheaper than one that joins every subscription to every price (PGlite plans
+ * and runs that join for each batch, and it returns a row per subscription and meter).
+ */
 async function resolveSubscriptions(sdb: ScopedDb, ids: number[]): Promise<Map<number, Resolved>> {
-  const rows = await sdb.selectFrom('subscriptions')
-    .leftJoin('plan_prices as pp', 'pp.plan_id', 'subscriptions.plan_id')
-    .leftJoin('meters as m', 'm.id', 'pp.meter_id')
-    .select(['subscriptions.id', 'subscriptions.org_id', 'subscriptions.status', 'm.id as meter_id', 'm.code'])
+  const subscriptions = await sdb.selectFrom('subscriptions')
+    .select(['subscriptions.id', 'subscriptions.org_id', 'subscriptions.status', 'subscriptions.plan_id'])
     .where(sql<boolean>`subscriptions.id = any(${sql.val(ids)}::int[])`)
     .execute()
-  const out = new Map<number, Resolved>()
-  for (const row of rows) {
-    let entry = out.get(row.id)
-    if (!entry) out.set(row.id, entry = { orgId: row.org_id, status: row.status, meters: new Map() })
-    if (row.code !== null && row.meter_id !== null && !entry.meters.has(row.code)) entry.meters.set(row.code, row.meter_id)
+  if (!subscriptions.length) return new Map()
+  // The catalog is shared down the tree: a subscription the caller can see may use its plan's prices.
+  const prices = await sql<{ plan_id: number; meter_id: number; code: string }>`
+    select pp.plan_id, m.id as meter_id, m.code from plan_prices pp join meters m on m.id = pp.meter_id
+    where pp.plan_id = any(${sql.val([...new Set(subscriptions.map((s) => s.plan_id))])}::int[])`.execute(executorOf(sdb) as Kysely<Database>)
+  const metersByPlan = new Map<number, Map<string, number>>()
+  for (const price of prices.rows) {
+    let meters = metersByPlan.get(price.plan_id)
+    if (!meters) metersByPlan.set(price.plan_id, meters = new Map())
+    if (!meters.has(price.code)) meters.set(price.code, price.meter_id)
   }
-  return out
+  return new Map(subscriptions.map((s) => [s.id, { orgId: s.org_id, status: s.status, meters: metersByPlan.get(s.plan_id) ?? new Map() }]))
 }
 
 interface Insertable extends CheckedEvent {
@@ -243,8 +272,21 @@ async function insertEvents(db: Kysely<Database>, rows: readonly Insertable[], s
       insert into usage_rollup_inbox (event_id, org_id, subscription_id, meter_id, quantity, occurred_at)
       select id, org_id, subscription_id, meter_id, quantity, occurred_at from stored
     )
-    select i.ord from input i where not exists (select 1 from stored s where s.org_id = i.org_id and s.idempotency_key = i.idempotency_key)`.execute(db)
+    select i.ord from input i
+    -- Usually every row was stored: the count says so, and the anti-join below then never runs.
+    where (select count(*) from stored) < ${rows.length}
+      and not exists (select 1 from stored s where s.org_id = i.org_id and s.idempotency_key = i.idempotency_key)`.execute(db)
   return new Set(result.rows.map((r) => Number(r.ord) - 1))
+}
+
+const orgKey = (orgId: number, key: string) => `${orgId}\u0000${key}`
+
+/** The payload hashes stored under the given keys (for events the insert skipped: a replay or a conflict). */
+async function storedHashes(sdb: ScopedDb, rows: readonly Insertable[]): Promise<Map<string, string>> {
+  const found = await sdb.selectFrom('usage_events').select(['usage_events.org_id', 'usage_events.idempotency_key', 'usage_events.payload_hash'])
+    .where(sql<boolean>`(usage_events.org_id, usage_events.idempotency_key) in (select * from unnest(${sql.val(rows.map((r) => r.orgId))}::int[], ${sql.val(rows.map((r) => r.key))}::text[]))`)
+    .execute()
+  return new Map(found.map((row) => [orgKey(row.org_id, row.idempotency_key), row.payload_hash]))
 }
 
 /**
@@ -275,7 +317,7 @@ export async function ingestUsage(sdb: ScopedDb, events: readonly unknown[], opt
         if (sub.status === 'cancelled') { report.errors.push({ index: event.index, message: `subscription ${event.subscriptionId} is cancelled` }); continue }
         const meterId = sub.meters.get(event.meter)
         if (meterId === undefined) { report.errors.push({ index: event.index, message: `meter "${event.meter}" is not priced on the plan of subscription ${event.subscriptionId}` }); continue }
-        const id = `${sub.orgId}\u0000${event.key}`
+        const id = orgKey(sub.orgId, event.key)
         const first = firstByKey.get(id)
         if (first) { repeats.push({ event, first }); continue }
         const row = { ...event, orgId: sub.orgId, meterId }
@@ -285,26 +327,17 @@ export async function ingestUsage(sdb: ScopedDb, events: readonly unknown[], opt
       // Insert in key order: two batches sharing keys in different orders would otherwise wait on each other (a deadlock).
       rows.sort((a, b) => a.orgId - b.orgId || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       const notStored = await insertEvents(executorOf(trx) as Kysely<Database>, rows, options.source)
-      const skipped = rows.filter((_, i) => notStored.has(i))
-      const stored = new Set(rows.filter((_, i) => !notStored.has(i)).map((r) => `${r.orgId}\u0000${r.key}`))
-      const existing = new Map<string, string>()
-      if (skipped.length) {
-        const found = await trx.selectFrom('usage_events').select(['usage_events.org_id', 'usage_events.idempotency_key', 'usage_events.payload_hash'])
-          .where(sql<boolean>`(usage_events.org_id, usage_events.idempotency_key) in (select * from unnest(${sql.val(skipped.map((r) => r.orgId))}::int[], ${sql.val(skipped.map((r) => r.key))}::text[]))`)
-          .execute()
-        for (const row of found) existing.set(`${row.org_id}\u0000${row.idempotency_key}`, row.payload_hash)
-      }
+      const skipped = new Set([...notStored].map((i) => rows[i]!))
+      const existing = skipped.size ? await storedHashes(trx, [...skipped]) : new Map<string, string>()
       const conflict = (index: number, key: string) => report.errors.push({ index, message: `idempotencyKey "${key.slice(0, 60)}" was already used for a different event`, conflict: true })
       for (const row of rows) {
-        const id = `${row.orgId}\u0000${row.key}`
-        if (stored.has(id)) report.accepted++
-        else if (existing.get(id) === row.hash) report.duplicates++
+        if (!skipped.has(row)) report.accepted++
+        else if (existing.get(orgKey(row.orgId, row.key)) === row.hash) report.duplicates++
         else conflict(row.index, row.key)
       }
       // A repeated key is judged against the event that holds the key now: the stored one, or the batch's first.
       for (const { event, first } of repeats) {
-        const id = `${first.orgId}\u0000${first.key}`
-        if (event.hash === (stored.has(id) ? first.hash : existing.get(id))) report.duplicates++
+        if (event.hash === (skipped.has(first) ? existing.get(orgKey(first.orgId, first.key)) : first.hash)) report.duplicates++
         else conflict(event.index, event.key)
       }
       if (report.accepted > 0) {

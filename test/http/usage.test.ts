@@ -3,6 +3,7 @@
  * every 4xx of the endpoint, concurrent identical batches, tenant scope through bearer tokens,
  * the audit row, the time window, and GET /api/v1/usage-events.
  */
+import { createHash } from 'node:crypto'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { insertApiToken } from '../../core/auth/tokens.ts'
@@ -125,6 +126,42 @@ test('a replay is a duplicate and stores nothing; the same key with another payl
   assert.ok(body.errors.every((x) => /already used/.test(x.message)))
   assert.is((await stored(e.idempotencyKey as string))[0]!.quantity, '4.000000')
   assert.is(await count('usage_events'), before + 1)
+})
+
+test('the stored payload hash is SHA-256 of the canonical event array, so replays of older events still match', async () => {
+  // The hash is written by hand for speed; these are the bytes stored hashes were always made of.
+  const at = new Date(Date.now() - 3600_000)
+  const local = new Date(at.getTime() + 3600_000).toISOString().replace(/\.\d+Z$/, '+01:00')
+  const e = event({ quantity: '0002.50', timestamp: local, properties: { zone: 'a"b', note: 'caf\u00e9 \u2713 \\ x', nested: { b: 1, a: [true, null] } } })
+  assert.equal(await (await post(tokens.alpha, { events: [e] })).json(), { accepted: 1, duplicates: 0, errors: [] })
+  const iso = new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString()
+  const properties = '{"nested":{"a":[true,null],"b":1},"note":"caf\u00e9 \u2713 \\\\ x","zone":"a\\"b"}'
+  const expected = createHash('sha256').update(JSON.stringify([subs.alphaCustomer, 'vcpu-hours', '2.5', iso, properties])).digest('hex')
+  const [row] = await stored(e.idempotencyKey as string)
+  assert.is(row!.payload_hash, expected)
+  assert.is(row!.occurred_at.toISOString(), iso)
+  // Without properties the last element is JSON null.
+  const plain = event({ quantity: '7' })
+  await post(tokens.alpha, { events: [plain] })
+  const plainHash = createHash('sha256').update(JSON.stringify([subs.alphaCustomer, 'vcpu-hours', '7', plain.timestamp, null])).digest('hex')
+  assert.is((await stored(plain.idempotencyKey as string))[0]!.payload_hash, plainHash)
+})
+
+test('timestamps as toISOString writes them: kept to the millisecond; rolled-over dates and hours are refused', async () => {
+  const exact = event({ timestamp: new Date(Date.now() - 61_234).toISOString() })
+  const cases: Array<[string, string]> = [
+    ['2025-02-30T12:00:00.000Z', 'not a real date'],
+    ['2025-04-31T12:00:00.000Z', 'not a real date'],
+    ['2025-03-01T24:00:00.000Z', 'not a real date'],
+    ['2025-03-01T12:60:00.000Z', 'not a real date'],
+    ['2025-03-01T12:00:00.000z', 'older than'],
+    [' 2025-03-01T12:00:00.000Z', 'older than'],
+  ]
+  const res = await post(tokens.alpha, { events: [exact, ...cases.map(([timestamp]) => event({ timestamp }))] })
+  const body = (await res.json()) as Report
+  assert.is(body.accepted, 1)
+  cases.forEach(([timestamp, message], i) => assert.match(body.errors[i]!.message, message, `${timestamp}: ${body.errors[i]!.message}`))
+  assert.is((await stored(exact.idempotencyKey as string))[0]!.occurred_at.toISOString(), exact.timestamp)
 })
 
 test('concurrent identical batches store each event once', async () => {
