@@ -39,6 +39,8 @@ export interface OpenDatabaseOptions {
   readonly loadDataDir?: Blob
   /** Connections in the postgres.js pool. */
   readonly poolSize?: number
+  /** PostgreSQL: connections for the CSV export fast path (COPY), besides `poolSize`; default 2, 0 turns it off. */
+  readonly copyPoolSize?: number
 }
 
 const embedded = new WeakSet<object>()
@@ -51,31 +53,78 @@ export function isEmbedded(db: object): boolean {
   return embedded.has(db)
 }
 
-/** A statement started on a connection: awaited for its rows, or `readable()` for a COPY TO STDOUT. */
-export interface CopyStatement extends PromiseLike<ReadonlyArray<Record<string, unknown>>> {
-  readable(): Promise<Readable>
-}
-
-/** One pooled connection held for a COPY, so nothing else is pipelined onto it. */
-export interface CopyConnection {
-  unsafe(sqlText: string): CopyStatement
+/**
+ * A connection of the COPY pool, held for one `COPY (...) TO STDOUT`. Release it only after the
+ * output stream ended or failed: until then the connection is in COPY mode and can run nothing else.
+ */
+export interface CopyLease {
+  /** Starts the statement and resolves with its output, chunk by chunk, with the socket's backpressure. */
+  readable(sqlText: string): Promise<Readable>
   release(): void
 }
 
-/** The PostgreSQL client behind a Kysely instance, for the export fast path. */
-export interface CopyClient {
-  reserve(): Promise<CopyConnection>
-  unsafe(sqlText: string): CopyStatement
+/**
+ * The connections the CSV export fast path runs its COPY statements on: a small pool of its own,
+ * so a COPY never shares a connection with ordinary queries (postgres.js pipelines a query onto a
+ * busy connection when the pool is exhausted, and one that lands on a connection in COPY mode
+ * fails with COPY_IN_PROGRESS).
+ */
+export interface CopyPool {
+  /**
+   * A free connection, or undefined when all are in use: the caller then formats rows in JS
+   * rather than wait behind other downloads (a slow client holds its COPY for as long as it reads).
+   */
+  tryAcquire(): CopyLease | undefined
+  /** Connections leased now (tests wait for 0: every COPY ended and was handed back). */
+  readonly inUse: number
 }
 
-const copyClients = new WeakMap<object, CopyClient>()
+const copyPools = new WeakMap<object, CopyPool>()
 
 /**
- * PostgreSQL only: the postgres.js client behind `db`, for parameterless `COPY (...) TO STDOUT`
- * (the CSV export fast path). Undefined for PGlite and for a transaction's handle.
+ * PostgreSQL only: the COPY pool of the database behind `db`, for parameterless
+ * `COPY (...) TO STDOUT` (the CSV export fast path). Undefined for PGlite and for a transaction's handle.
  */
-export function copyClientOf(db: object): CopyClient | undefined {
-  return copyClients.get(db)
+export function copyPoolOf(db: object): CopyPool | undefined {
+  return copyPools.get(db)
+}
+
+/**
+ * The COPY pool: `size` connections, opened on first use and closed when idle for a minute.
+ * `max_pipeline: 0` makes postgres.js queue a statement rather than pipeline it onto a busy
+ * connection; the lease count keeps even that from happening.
+ */
+function openCopyPool(url: string, size: number): CopyPool & { end(): Promise<void> } {
+  let client: postgres.Sql | undefined
+  let leased = 0
+  return {
+    tryAcquire() {
+      if (leased >= size) return undefined
+      // max_pipeline is a postgres.js option its type declarations leave out.
+      const noPipelining = { max_pipeline: 0 }
+      client ??= postgres(url, {
+        ...noPipelining, max: size, idle_timeout: 60, fetch_types: false, onnotice: () => {},
+        connection: { application_name: 'ledgerlite-copy' },
+      })
+      const sql = client
+      leased++
+      let released = false
+      return {
+        readable: (sqlText) => sql.unsafe(sqlText).readable(),
+        release() {
+          if (released) return
+          released = true
+          leased--
+        },
+      }
+    },
+    get inUse() {
+      return leased
+    },
+    async end() {
+      await client?.end({ timeout: 5 })
+    },
+  }
 }
 
 const pgliteParsers = {
@@ -85,13 +134,13 @@ const pgliteParsers = {
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<AppDatabase> {
-  const database = options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options)
+  const database = options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10, options.copyPoolSize ?? 2) : await openPglite(options)
   // Closing twice (runtime shutdown, then a test's own cleanup) is harmless.
   let closing: Promise<void> | undefined
   return { ...database, close: () => (closing ??= database.close()) }
 }
 
-function openPostgres(url: string, poolSize: number): AppDatabase {
+function openPostgres(url: string, poolSize: number, copyPoolSize: number): AppDatabase {
   const client = postgres(url, {
     max: poolSize,
     onnotice: () => {},
@@ -100,7 +149,8 @@ function openPostgres(url: string, poolSize: number): AppDatabase {
     connection: { application_name: 'ledgerlite' },
   })
   const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) })
-  copyClients.set(db, client as unknown as CopyClient)
+  const copyPool = openCopyPool(url, copyPoolSize)
+  copyPools.set(db, copyPool)
   const parsed = new URL(url)
   return {
     kind: 'postgres',
@@ -108,6 +158,7 @@ function openPostgres(url: string, poolSize: number): AppDatabase {
     bossOptions: { connectionString: url, max: Math.max(2, Math.min(4, poolSize)), application_name: 'ledgerlite-jobs' },
     description: `PostgreSQL at ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`,
     async close() {
+      await copyPool.end()
       await db.destroy()
     },
   }

@@ -6,7 +6,8 @@
  * comments, backslashes in strings, NUL, arrays, objects) makes {@link inlineParameters} return
  * undefined, and the caller falls back to the JS writer.
  */
-import type { CopyClient } from '../db/database.ts'
+import type { Readable } from 'node:stream'
+import type { CopyLease } from '../db/database.ts'
 
 /**
  * A parameter as a literal that PostgreSQL types the way it types the bind parameter postgres.js
@@ -90,53 +91,93 @@ export function inlineParameters(sql: string, parameters: readonly unknown[]): s
 
 const QUOTE = 0x22
 const LF = 0x0a
+const CR = 0x0d
 
 /**
- * Counts CSV records in a byte stream: line feeds outside quoted fields. COPY quotes every field
- * holding a quote, delimiter or line break, so quote parity tells the two apart.
+ * Gives COPY's CSV output the JS writer's line ends: the LF that ends a record becomes CRLF (RFC
+ * 4180), line breaks inside quoted fields stay as they are; and counts records. COPY quotes every
+ * field holding a quote, delimiter, CR or LF, so an LF outside quotes always ends a record, and
+ * quote parity (carried across chunks; a doubled quote toggles twice) tells the two apart.
+ *
+ * @example
+ * const lines = new CopyCsvLines()
+ * lines.convert(Buffer.from('1,"a\nb"\n2,')) // '1,"a\nb"\r\n2,'
+ * lines.convert(Buffer.from('c\n'))           // 'c\r\n'; lines.records === 2
  */
-export class CsvRecordCounter {
+export class CopyCsvLines {
   records = 0
   #quoted = false
+  readonly #ends: number[] = []
 
-  push(chunk: Uint8Array): void {
-    const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  convert(chunk: Uint8Array): Uint8Array {
+    const input = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    const ends = this.#ends
+    ends.length = 0
     let position = 0
-    let nextQuote = buffer.indexOf(QUOTE, 0)
+    let nextQuote = input.indexOf(QUOTE, 0)
+    let nextLine = -1
     for (;;) {
       if (this.#quoted) {
-        if (nextQuote < 0) return
+        if (nextQuote < 0) break
         this.#quoted = false
         position = nextQuote + 1
-        nextQuote = buffer.indexOf(QUOTE, position)
+        nextQuote = input.indexOf(QUOTE, position)
         continue
       }
-      const nextLine = buffer.indexOf(LF, position)
-      if (nextLine < 0 && nextQuote < 0) return
-      if (nextQuote >= 0 && (nextLine < 0 || nextQuote < nextLine)) {
-        // An opening quote; a doubled quote inside a field toggles twice and changes nothing.
+      if (nextLine < position) nextLine = input.indexOf(LF, position)
+      if (nextLine < 0) {
+        // No record ends in the rest of the chunk; its quotes decide whether a field runs on.
+        if (nextQuote >= 0) this.#quoted = countQuotes(input, nextQuote) % 2 === 1
+        break
+      }
+      if (nextQuote >= 0 && nextQuote < nextLine) {
         this.#quoted = true
         position = nextQuote + 1
-        nextQuote = buffer.indexOf(QUOTE, position)
+        nextQuote = input.indexOf(QUOTE, position)
         continue
       }
-      this.records++
+      ends.push(nextLine)
       position = nextLine + 1
     }
+    if (!ends.length) return chunk
+    this.records += ends.length
+    const output = Buffer.allocUnsafe(input.length + ends.length)
+    let from = 0
+    let to = 0
+    for (const end of ends) {
+      to += input.copy(output, to, from, end)
+      output[to++] = CR
+      from = end
+    }
+    input.copy(output, to, from)
+    return output
   }
 }
 
+function countQuotes(buffer: Buffer, from: number): number {
+  let count = 0
+  for (let i = buffer.indexOf(QUOTE, from); i >= 0; i = buffer.indexOf(QUOTE, i + 1)) count++
+  return count
+}
+
 /**
- * The bytes of `COPY ... TO STDOUT`, chunk by chunk, with the socket's own backpressure. Stopping
- * early reads and drops the rest of the output, so the pooled connection comes back clean (a
- * destroyed stream would leave its socket paused for good).
+ * The bytes of `COPY ... TO STDOUT` on a leased connection, chunk by chunk, with the socket's own
+ * backpressure; the lease is released once the output ended. Stopping early reads and drops the
+ * rest of the output, so the connection comes back clean (a destroyed stream would leave its
+ * socket paused for good).
  *
- * Why not cancel the statement on the server, or hold a reserved connection: with postgres.js
- * 3.4 both left a connection hung in our tests (a cancel during COPY OUT; a reserved connection
- * after a COPY). The rest of a COPY streams at about a million rows a second, so draining is cheap.
+ * Why not cancel the statement on the server: with postgres.js 3.4 a cancel during COPY OUT left
+ * the connection hung in our tests. The rest of a COPY streams at about a million rows a second,
+ * so draining is cheap.
  */
-export async function* copyChunks(client: CopyClient, sqlText: string): AsyncGenerator<Uint8Array> {
-  const stream = await client.unsafe(sqlText).readable()
+export async function* copyChunks(lease: CopyLease, sqlText: string): AsyncGenerator<Uint8Array> {
+  let stream: Readable
+  try {
+    stream = await lease.readable(sqlText)
+  } catch (error) {
+    lease.release()
+    throw error
+  }
   let finished = false
   try {
     for await (const chunk of stream.iterator({ destroyOnReturn: false })) yield chunk as Uint8Array
@@ -154,7 +195,8 @@ export async function* copyChunks(client: CopyClient, sqlText: string): AsyncGen
     }
     // postgres.js pauses the socket when a push finds the stream full, and resumes it only from
     // the stream's read(). If the last data and CopyDone arrive together the stream ends with the
-    // socket paused, and the pooled connection never reads again. Resume it once more.
+    // socket paused, and the connection never reads again. Resume it once more.
     ;(stream as unknown as { _read(size: number): void })._read(0)
+    lease.release()
   }
 }

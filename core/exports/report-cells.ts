@@ -2,7 +2,7 @@
  * How a report column's values become export cells, once for every format: money (integer minor
  * units plus a currency column) as an exact major-unit number, quantities, percents and integers
  * as exact numbers, dates and text as text. The same rules exist as SQL expressions for the
- * PostgreSQL COPY fast path; the tests check that both give the same file.
+ * PostgreSQL COPY fast path; the tests check that both give the same bytes.
  */
 import { sql, type RawBuilder } from 'kysely'
 import { currencyExponent } from '../billing/money.ts'
@@ -73,17 +73,26 @@ export function headerLabel(column: ColumnDefinition, columns: readonly ColumnDe
   return column.label
 }
 
-const FORMULA_CHARS = sql.raw(`'=', '+', '-', '@', chr(9), chr(13)`)
+/** Code points of `= + - @`, tab and CR: the characters `neutraliseFormula` guards against. */
+const FORMULA_CODES = sql.raw('61, 43, 45, 64, 9, 13')
 
-/** SQL text neutralised like `neutraliseFormula` (a leading `'` before `= + - @`, tab or CR). */
+/**
+ * SQL text neutralised like `neutraliseFormula` (a leading `'` before `= + - @`, tab or CR). An
+ * empty text becomes null: COPY writes an empty string as `""`, the JS writer as nothing.
+ * `ascii()` compares one integer where `left(t, 1) in (...)` built and compared text: a third of
+ * the export's time on a million rows.
+ */
 function sqlText(ref: RawBuilder<unknown>): RawBuilder<unknown> {
   const text = sql`(${ref})::text`
-  return sql`case when left(${text}, 1) in (${FORMULA_CHARS}) then '''' || ${text} else ${text} end`
+  return sql`case when ascii(${text}) in (${FORMULA_CODES}) then '''' || ${text} else nullif(${text}, '') end`
 }
 
-/** A numeric expression as exact text, or null for NaN and infinities (the JS reader's rule). */
+/**
+ * A numeric expression as exact text, or null for NaN and infinities (the JS reader's rule).
+ * Nested `nullif` evaluates the expression once; a `case` would compute it for every test.
+ */
 function sqlNumber(value: RawBuilder<unknown>): RawBuilder<unknown> {
-  return sql`case when ${value} in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric) then null else ${value} end`
+  return sql`nullif(nullif(nullif(${value}, 'NaN'::numeric), 'Infinity'::numeric), '-Infinity'::numeric)`
 }
 
 /**

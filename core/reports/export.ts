@@ -8,10 +8,11 @@
  * numbers, dates as `YYYY-MM-DD` text, text and links as text. CSV and XLSX text cells starting
  * with `= + - @`, tab or CR get a leading `'`; numbers (negative ones too) stay numbers.
  *
- * On PostgreSQL a CSV export runs as `COPY (<the ordered query, formatted in SQL>) TO STDOUT`,
- * several times faster than formatting rows in JS; it falls back to the JS writer whenever the
- * query's parameters cannot be inlined safely. The COPY path ends lines with LF (PostgreSQL's
- * choice), the JS writer with CRLF; both parse to the same values.
+ * On PostgreSQL a CSV export runs as `COPY (<the ordered query, formatted in SQL>) TO STDOUT` on a
+ * connection of the COPY pool, several times faster than formatting rows in JS, with its record
+ * ends turned into CRLF: the file is byte for byte the JS writer's. It falls back to the JS writer
+ * when the query's parameters cannot be inlined safely, when the report has a single column (COPY
+ * quotes a lone `\.`), or when every COPY connection is busy.
  *
  * XML (`application/xml`), element names:
  * ```xml
@@ -27,9 +28,9 @@
  * `<field key="…">`. An empty element is an empty or null value. XML text is not neutralised
  * (it is data for programs); characters XML 1.0 cannot hold become U+FFFD.
  */
-import { copyClientOf } from '../db/database.ts'
+import { copyPoolOf, type CopyPool } from '../db/database.ts'
 import { csvLine, ExactNumber, type CsvDelimiter } from '../exports/csv.ts'
-import { copyChunks, CsvRecordCounter, inlineParameters } from '../exports/pg-copy.ts'
+import { copyChunks, CopyCsvLines, inlineParameters } from '../exports/pg-copy.ts'
 import { cellReader, headerLabel, sqlCell, type ExportCell } from '../exports/report-cells.ts'
 import { writeXlsx } from '../exports/xlsx.ts'
 import { isXmlName, xmlAttributes, xmlElement, xmlEscape } from '../exports/xml.ts'
@@ -46,6 +47,11 @@ export interface ExportProgress {
   readonly rows: number
   /** Bytes written so far. */
   readonly bytes: number
+}
+
+export interface ExportResult extends ExportProgress {
+  /** Whether PostgreSQL's COPY wrote the rows (the CSV fast path), rather than the JS writer. */
+  readonly copied: boolean
 }
 
 export interface WriteOptions {
@@ -82,46 +88,47 @@ async function* cellBatches(request: ReportRequest, options: WriteOptions): Asyn
 }
 
 /**
- * The COPY statement for a CSV export, or undefined when the fast path does not apply: not
- * PostgreSQL (or inside a transaction), or parameters that cannot be inlined safely.
+ * The COPY statement for a CSV export and the pool to run it on, or undefined when the fast path
+ * does not apply: not PostgreSQL (or inside a transaction), a single column, or parameters that
+ * cannot be inlined safely.
  */
-export function copyStatement(request: ReportRequest, delimiter: CsvDelimiter): { sql: string; chunks: () => AsyncGenerator<Uint8Array> } | undefined {
-  const client = copyClientOf(executorOf(request.context.db))
-  if (!client || !request.columns.length) return undefined
+export function copyStatement(request: ReportRequest, delimiter: CsvDelimiter): { sql: string; pool: CopyPool } | undefined {
+  const pool = copyPoolOf(executorOf(request.context.db))
+  if (!pool || request.columns.length < 2) return undefined
   const query = orderedRows(request).clearSelect().select(request.columns.map((column, i) => sqlCell(column).as(`c${i}`)))
   const compiled = query.compile()
   const text = inlineParameters(compiled.sql, compiled.parameters)
   if (text === undefined) return undefined
-  const statement = `copy (${text}) to stdout with (format csv, delimiter '${delimiter}')`
-  return { sql: statement, chunks: () => copyChunks(client, statement) }
+  return { sql: `copy (${text}) to stdout with (format csv, delimiter '${delimiter}')`, pool }
 }
 
 type Write = (chunk: Uint8Array) => Promise<void>
 type AfterBatch = (rows: number) => Promise<void>
 
-async function writeCsv(request: ReportRequest, write: Write, afterBatch: AfterBatch, options: WriteOptions): Promise<void> {
+/** Writes the CSV; resolves with whether COPY wrote the rows. */
+async function writeCsv(request: ReportRequest, write: Write, afterBatch: AfterBatch, options: WriteOptions): Promise<boolean> {
   const delimiter: CsvDelimiter = request.exportOptions.delimiter === 'pipe' ? '|' : ','
   const header = request.columns.map((c) => headerLabel(c, request.columns))
   const copy = options.fastPath === false ? undefined : copyStatement(request, delimiter)
-  const headerLine = csvLine(header, { delimiter })
-  // COPY ends records with LF; the header must match, or parsers that detect the line end from the first line fail.
-  await write(encoder.encode((request.exportOptions.bom ? '\uFEFF' : '') + (copy ? `${headerLine.slice(0, -2)}\n` : headerLine)))
-  if (copy) {
+  await write(encoder.encode((request.exportOptions.bom ? '\uFEFF' : '') + csvLine(header, { delimiter })))
+  checkSignal(options.signal)
+  // Taken right before the COPY starts: copyChunks releases it whatever happens from there on.
+  const lease = copy?.pool.tryAcquire()
+  if (copy && lease) {
     const batchSize = options.batchSize ?? 1000
-    const counter = new CsvRecordCounter()
+    const lines = new CopyCsvLines()
     let reported = 0
-    for await (const chunk of copy.chunks()) {
-      await write(chunk)
-      counter.push(chunk)
-      if (counter.records - reported >= batchSize) {
-        await afterBatch(counter.records - reported)
-        reported = counter.records
+    for await (const chunk of copyChunks(lease, copy.sql)) {
+      await write(lines.convert(chunk))
+      if (lines.records - reported >= batchSize) {
+        await afterBatch(lines.records - reported)
+        reported = lines.records
       } else {
         checkSignal(options.signal)
       }
     }
-    if (counter.records > reported) await afterBatch(counter.records - reported)
-    return
+    if (lines.records > reported) await afterBatch(lines.records - reported)
+    return true
   }
   for await (const batch of cellBatches(request, options)) {
     let text = ''
@@ -129,6 +136,7 @@ async function writeCsv(request: ReportRequest, write: Write, afterBatch: AfterB
     await write(encoder.encode(text))
     await afterBatch(batch.length)
   }
+  return false
 }
 
 function xmlCellText(cell: ExportCell): string | null {
@@ -194,7 +202,7 @@ async function writeXml(request: ReportRequest, write: Write, afterBatch: AfterB
 }
 
 /** Writes the whole export to `sink`, chunk by chunk, in order; resolves with the final counts. */
-export async function writeReport(request: ReportRequest, format: ExportFormat, sink: (chunk: Uint8Array) => Promise<void>, options: WriteOptions = {}): Promise<ExportProgress> {
+export async function writeReport(request: ReportRequest, format: ExportFormat, sink: (chunk: Uint8Array) => Promise<void>, options: WriteOptions = {}): Promise<ExportResult> {
   let rows = 0
   let bytes = 0
   const write: Write = async (chunk) => {
@@ -208,21 +216,21 @@ export async function writeReport(request: ReportRequest, format: ExportFormat, 
     await options.onProgress?.({ rows, bytes })
   }
   checkSignal(options.signal)
+  let copied = false
   try {
-    await writeFormat(request, format, write, afterBatch, options)
+    if (format === 'csv') copied = await writeCsv(request, write, afterBatch, options)
+    else await writeFormat(request, format, write, afterBatch, options)
   } catch (error) {
     // A cancelled statement fails with the driver's own error: report it as the abort it is.
     if (options.signal?.aborted) throw abortError(options.signal)
     throw error
   }
   checkSignal(options.signal)
-  return { rows, bytes }
+  return { rows, bytes, copied }
 }
 
-async function writeFormat(request: ReportRequest, format: ExportFormat, write: Write, afterBatch: AfterBatch, options: WriteOptions): Promise<void> {
-  if (format === 'csv') {
-    await writeCsv(request, write, afterBatch, options)
-  } else if (format === 'xlsx') {
+async function writeFormat(request: ReportRequest, format: Exclude<ExportFormat, 'csv'>, write: Write, afterBatch: AfterBatch, options: WriteOptions): Promise<void> {
+  if (format === 'xlsx') {
     const { exportOptions, columns } = request
     await writeXlsx(cellBatches(request, options), write, {
       header: columns.map((c) => headerLabel(c, columns)),

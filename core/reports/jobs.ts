@@ -118,9 +118,6 @@ export async function executeRun(root: ScopedDb, runId: number, options: Execute
   let lastBeat = 0
   const writeOptions: WriteOptions = {
     signal: controller.signal,
-    // Not the COPY fast path: it runs on an unreserved pooled connection, and postgres.js may queue
-    // this job's own chunk inserts behind the paused COPY on that connection: a deadlock.
-    fastPath: false,
     onProgress: async (p) => {
       progress = { rows: p.rows, bytes: p.bytes }
       // Let timers and requests in between batches: on the embedded database every query resolves

@@ -11,6 +11,7 @@ import { SaxesParser } from 'saxes'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toMajor } from '../../core/billing/money.ts'
+import { copyPoolOf, openDatabase } from '../../core/db/database.ts'
 import { xmlSafe } from '../../core/exports/xml.ts'
 import { defineReport, type ColumnDefinition } from '../../core/reports/define.ts'
 import { runReport } from '../../core/reports/engine.ts'
@@ -20,6 +21,7 @@ import { parseReportRequest, type ReportRequest } from '../../core/reports/reque
 import { ScopedDb } from '../../core/tenancy/scoped-db.ts'
 import { insertOrganisation } from '../../core/tenancy/organisations.ts'
 import { dbLabel, onPostgres, seedTree, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
+import { withDatabase } from '../support/template.ts'
 
 const test = suite(`report export (${dbLabel})`)
 let rt: TestRuntime
@@ -81,6 +83,8 @@ async function exportBytes(req: ReportRequest, format: 'csv' | 'xlsx' | 'xml', o
   const result = await writeReport(req, format, async (chunk) => { chunks.push(chunk) }, options)
   const bytes = Buffer.concat(chunks)
   assert.is(result.bytes, bytes.length)
+  // Whenever the fast path applies (PostgreSQL, several columns), COPY is what wrote the file.
+  assert.is(result.copied, format === 'csv' && options.fastPath !== false && onPostgres && req.columns.length > 1, 'copied')
   return bytes
 }
 
@@ -233,15 +237,117 @@ test('cancelling the download stream stops the export and frees the connection',
   await reader.cancel()
   if (onPostgres) {
     // The COPY is drained and its connection handed back, not left hanging.
-    const running = async () => Number((await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and state = 'active' and query like 'copy (%'`.execute(rt.database.db)).rows[0]!.n)
+    const pool = copyPoolOf(rt.database.db)!
     const deadline = Date.now() + 15000
-    while ((await running()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
-    assert.is(await running(), 0)
+    while (pool.inUse > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.is(pool.inUse, 0)
+    const running = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and state = 'active' and query like 'copy (%'`.execute(rt.database.db)
+    assert.is(Number(running.rows[0]!.n), 0)
   }
   const counts = await Promise.all([1, 2, 3, 4, 5].map(() => sql<{ n: string }>`select 1 as n`.execute(rt.database.db)))
   assert.is(counts.length, 5)
   const full = await exportBytes(await request('operator', 'repeat=3'), 'csv')
   assert.is(parse(full.toString('utf8')).length, 1 + 16 * 3)
+})
+
+const AWKWARD = ['cr\rmid', 'crlf\r\nmid', '\rstarts with CR', 'pipe|and,comma', '"quoted" twice ""', 'back\\slash', 'ünïcødé € 😀', '-12', '=1+1', ' spaced ', 'tab\tmid']
+
+/** Values COPY and the JS writer could disagree on: empty text, null, zero, big and tiny numbers. */
+const awkwardReport = defineReport({
+  id: 'test.awkward',
+  title: 'Awkward',
+  description: 'Values the two CSV writers could disagree on',
+  category: 'Test',
+  subject: 'Organisation',
+  params: { orgs: orgScopeParam() },
+  columns: [
+    { key: 'id', label: 'Id', type: 'integer' },
+    { key: 'name', label: 'Name "quoted", |piped|', type: 'text' },
+    { key: 'note', label: 'Note', type: 'text' },
+    { key: 'amount', label: 'Amount', type: 'money', currency: 'currency' },
+    { key: 'currency', label: 'Currency', type: 'text' },
+    { key: 'qty', label: 'Quantity', type: 'quantity', unit: { fixed: 'GB' } },
+    { key: 'day', label: 'Day', type: 'date' },
+  ],
+  defaultSort: 'id',
+  rowKey: ['id'],
+  query: ({ db, orgIds }) => db.organisations()
+    .crossJoin(sql<{ g: number }>`generate_series(0, 5)`.as('g'))
+    .where('organisations.id', 'in', orgIds)
+    .select([
+      sql<number>`organisations.id * 10 + g.g`.as('id'),
+      'organisations.name',
+      sql<string>`(array['', null, organisations.name, '-', '''', 'x'])[g.g + 1]`.as('note'),
+      sql<string>`((array[0, -1, -125, 1, null, -987654321012345678])[g.g + 1] * (organisations.id % 7 - 3))::bigint`.as('amount'),
+      sql<string>`(array['EUR', 'JPY', 'KWD', 'XYZ'])[organisations.id % 4 + 1]`.as('currency'),
+      sql<string>`(array[0.125, -0.001, 123456789012345678.25, 0, null, 'NaN'])[g.g + 1]::numeric`.as('qty'),
+      sql<string>`(date '2026-01-01' + g.g)::text`.as('day'),
+    ]),
+})
+
+test('the COPY fast path writes the same bytes as the JS writer, for comma and pipe, with and without BOM', async () => {
+  for (const name of AWKWARD) await insertOrganisation(rt.database.db, tree.alpha, { kind: 'customer', name })
+  for (const report of [sampleReport, awkwardReport]) {
+    for (const query of ['', 'bom=1', 'delimiter=pipe', 'delimiter=pipe&bom=1']) {
+      const req = await parseReportRequest(report, queryInput(new URLSearchParams(query)), { db: scoped('operator'), forExport: true })
+      assert.is(copyStatement(req, query.includes('pipe') ? '|' : ',') !== undefined, onPostgres, `${report.id} ${query}: COPY is used on PostgreSQL only`)
+      const js = await exportBytes(req, 'csv', { fastPath: false })
+      const fast = await exportBytes(req, 'csv')
+      assert.ok(js.length > 1000, `${report.id} ${query}`)
+      assert.is(fast.toString('hex'), js.toString('hex'), `${report.id} ${query}`)
+      const text = js.toString('utf8')
+      assert.is(text.startsWith('\uFEFF'), query.includes('bom'))
+      for (const name of ['cr\rmid', 'crlf\r\nmid', '"quoted" twice ""']) assert.ok(text.includes(`"${name.replaceAll('"', '""')}"`), `${report.id} ${query}: ${JSON.stringify(name)}`)
+      const records = parse(text.replace(/^\uFEFF/, ''), { delimiter: query.includes('pipe') ? '|' : ',', record_delimiter: '\r\n' }) as string[][]
+      assert.ok(records.every((r) => r.length === req.columns.length), `${report.id} ${query}: every record whole`)
+    }
+  }
+})
+
+test('four CSV downloads at once on a pool of two: each complete and right, other queries still answer', async () => {
+  let small = rt.database
+  if (onPostgres) {
+    const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(rt.database.db)
+    small = await openDatabase({ databaseUrl: withDatabase(process.env.TEST_DATABASE_URL!, rows[0]!.name), poolSize: 2, copyPoolSize: 2 })
+  }
+  try {
+    const root = new ScopedDb(small.db, { orgId: tree.operator.id, path: tree.operator.path })
+    const req = await parseReportRequest(sampleReport, queryInput(new URLSearchParams('repeat=1500')), { db: root, forExport: true })
+    const expected = await exportBytes(req, 'csv', { fastPath: false })
+    const pool = copyPoolOf(small.db)
+    let copies = 0
+    const sampler = setInterval(() => { copies = Math.max(copies, pool?.inUse ?? 0) }, 1)
+    const download = async (i: number) => {
+      const reader = exportStream(req, 'csv').getReader()
+      const parts: Uint8Array[] = []
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        parts.push(value)
+        // Slow readers hold their COPY connection while the others start.
+        if (i % 2 === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+      }
+      return Buffer.concat(parts)
+    }
+    const others = async () => {
+      let answered = 0
+      for (let i = 0; i < 20; i++) {
+        const { rows } = await sql<{ n: string }>`select count(*) as n from organisations`.execute(small.db)
+        if (Number(rows[0]!.n) >= 16) answered++
+      }
+      return answered
+    }
+    const [files, answered] = await Promise.all([Promise.all([0, 1, 2, 3].map(download)), others()])
+    clearInterval(sampler)
+    assert.is(answered, 20)
+    for (const file of files) assert.is(file.toString('hex'), expected.toString('hex'))
+    const orgs = Number((await sql<{ n: string }>`select count(*) as n from organisations`.execute(rt.database.db)).rows[0]!.n)
+    assert.is(parse(expected.toString('utf8')).length, 1 + orgs * 1500)
+    if (onPostgres) assert.ok(copies >= 1 && copies <= 2, `COPY connections in use at once: ${copies}`)
+    assert.is(pool?.inUse ?? 0, 0)
+  } finally {
+    if (small !== rt.database) await small.close()
+  }
 })
 
 test.run()

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { SaxesParser } from 'saxes'
 import { asciiFileName, contentDisposition } from '../../core/exports/content-disposition.ts'
 import { csvCell, csvLine, ExactNumber, exactNumber } from '../../core/exports/csv.ts'
-import { CsvRecordCounter, inlineParameters } from '../../core/exports/pg-copy.ts'
+import { CopyCsvLines, inlineParameters } from '../../core/exports/pg-copy.ts'
 import { cellReader, headerLabel, shiftDecimal } from '../../core/exports/report-cells.ts'
 import { sheetName } from '../../core/exports/xlsx.ts'
 import { isXmlName, xmlElement, xmlEscape } from '../../core/exports/xml.ts'
@@ -108,11 +108,23 @@ test('COPY parameters are inlined only when provably safe', () => {
   }
 })
 
-test('the record counter counts CSV records, not line feeds inside quoted fields, across chunks', () => {
-  const counter = new CsvRecordCounter()
-  const text = 'a,"b\nc",d\n"x""\ny",2\n3,4\n'
-  for (let i = 0; i < text.length; i += 3) counter.push(new TextEncoder().encode(text.slice(i, i + 3)))
-  assert.is(counter.records, 3)
+test('COPY output gets CRLF record ends, line breaks inside quoted fields untouched, at every chunk split', () => {
+  const copy = 'a,"b\nc",d\n"x""\ny",2\n"",""""\n3,"\r\n"\n"q""",4\n'
+  const expected = 'a,"b\nc",d\r\n"x""\ny",2\r\n"",""""\r\n3,"\r\n"\r\n"q""",4\r\n'
+  const bytes = new TextEncoder().encode(copy)
+  const decode = (parts: Uint8Array[]) => Buffer.concat(parts).toString('utf8')
+  for (let first = 0; first <= bytes.length; first++) {
+    for (const second of [first, Math.min(bytes.length, first + 1), Math.min(bytes.length, first + 3), bytes.length]) {
+      const lines = new CopyCsvLines()
+      const out = [bytes.subarray(0, first), bytes.subarray(first, second), bytes.subarray(second)].map((part) => lines.convert(part))
+      assert.is(decode(out), expected, `split at ${first}/${second}`)
+      assert.is(lines.records, 5, `split at ${first}/${second}`)
+    }
+  }
+  // A chunk ending inside a quoted field, after several quotes and no line feed.
+  const lines = new CopyCsvLines()
+  assert.is(decode([lines.convert(Buffer.from('1,"a""b""')), lines.convert(Buffer.from('\nc"\n'))]), '1,"a""b""\nc"\r\n')
+  assert.is(lines.records, 1)
 })
 
 test.run()
