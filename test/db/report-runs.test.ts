@@ -64,7 +64,7 @@ async function directExport(run: ReportRunRow): Promise<Buffer> {
   search.set('name', run.name)
   const request = await parseReportRequest(bigReport, queryInput(search), { db: root, forExport: true, now: run.created_at })
   const parts: Uint8Array[] = []
-  // The writer background runs use (the row-by-row one, not the COPY fast path: see core/reports/jobs.ts).
+  // The row-by-row writer: a background CSV run on PostgreSQL goes through COPY, which must give the same bytes.
   await writeReport(request, run.format, async (chunk) => { parts.push(chunk) }, { fastPath: false })
   return Buffer.concat(parts)
 }

@@ -70,7 +70,7 @@ async function directExport(org: keyof Tree, run: ReportRunRow): Promise<Buffer>
   const scoped = new ScopedDb(db, { orgId: tree[org].id, path: tree[org].path })
   const request = await parseReportRequest(accountsReport, queryInput(search), { db: scoped, forExport: true, now: run.created_at })
   const parts: Uint8Array[] = []
-  // The writer background runs use (the row-by-row one, not the COPY fast path: see core/reports/jobs.ts).
+  // The row-by-row writer: a background CSV run on PostgreSQL goes through COPY, which must give the same bytes.
   await writeReport(request, run.format, async (chunk) => { parts.push(chunk) }, { fastPath: false })
   return Buffer.concat(parts)
 }
