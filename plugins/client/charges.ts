@@ -6,51 +6,76 @@
  * month, its plan in the organisation's currency, the meter priced on the plan); plus the plan's
  * monthly fee for each month such a subscription overlaps. For a whole month this is exactly the
  * invoice's subtotal (before discounts and credit).
+ *
+ * Whether a subscription is billed in a month is decided once per subscription and month
+ * (`billedMonths`, a few rows per subscription), not once per usage line: a line only looks up its
+ * subscription-month and the plan's price for its meter, so a month over every organisation is a
+ * scan of the month rollups and two small hash lookups per line.
  */
-import { sql, type Expression } from 'kysely'
+import { sql } from 'kysely'
 import { minorPerMajorSql } from '../../core/billing/money-sql.ts'
-import { monthEndSql, monthPieces, type DayRange, type OrgIds } from '../usage/index.tsx'
 import { monthsOf } from '../../core/reports/period.ts'
 import type { ScopedDb } from '../../core/tenancy/scoped-db.ts'
-
-/** Whether rating bills subscription `s` (joined as `subscriptions`, with `plans`, `organisations`) in the month starting at `month`. */
-function billedInMonth(month: Expression<unknown>) {
-  return sql<boolean>`(subscriptions.status <> 'cancelled' and subscriptions.starts_on <= ${monthEndSql(month as Expression<string>)}
-    and (subscriptions.ends_on is null or subscriptions.ends_on >= ${month}::date) and plans.currency = organisations.currency)`
-}
+import { monthEndSql, monthPieces, type DayRange, type OrgIds } from '../usage/index.tsx'
 
 /**
- * Usage pieces per organisation, subscription, meter and month of `range`, joined with what
- * prices them. Callers add their own select and group by. Aliases: `p` (the piece: org_id,
- * subscription_id, meter_id, bucket = month, quantity, event_count), `subscriptions`, `plans`,
- * `organisations`, `meters`, `services`, `plan_prices` (null when the plan does not price the meter).
+ * Subscriptions and months of `range` that rating bills: not cancelled, overlapping the month, the
+ * plan in the organisation's currency. Aliases: `subscriptions`, `plans`, `organisations`, `m`
+ * (`m.month`, a date). Callers add select and group by.
  */
-export function chargeLines(db: ScopedDb, range: DayRange, orgIds: OrgIds) {
-  return db.selectFrom('subscriptions')
-    .innerJoin(monthPieces(db, range, orgIds).as('p'), 'p.subscription_id', 'subscriptions.id')
-    .innerJoin('organisations', 'organisations.id', 'p.org_id')
-    .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
-    .innerJoin('meters', 'meters.id', 'p.meter_id')
-    .innerJoin('services', 'services.id', 'meters.service_id')
-    .leftJoin('plan_prices', (join) => join.onRef('plan_prices.plan_id', '=', 'subscriptions.plan_id').onRef('plan_prices.meter_id', '=', 'p.meter_id'))
-}
-
-/** The charge of one line (`chargeLines` row) in minor units. */
-export const lineChargeSql = sql<string>`(case when plan_prices.id is not null and ${billedInMonth(sql.ref('p.bucket'))}
-  then round(greatest(p.quantity - plan_prices.included_quantity, 0) * plan_prices.unit_price * ${minorPerMajorSql(sql.ref('organisations.currency'))})
-  else 0 end)`
-
-/**
- * Monthly fees: one row per subscription and month of `range` that rating bills, with the plan's
- * fee. Aliases: `subscriptions`, `plans`, `organisations`, `m` (month). Callers add select and group by.
- */
-export function feeLines(db: ScopedDb, range: DayRange, orgIds: OrgIds) {
-  const months = sql<{ month: string }>`(select v.m::date as month from (values ${sql.join(monthsOf(range).map((m) => sql`(${m})`))}) as v(m))`
+function billed(db: ScopedDb, range: DayRange, orgIds: OrgIds) {
+  // Typed literals: the planner folds them, so no line parses a date.
+  const months = sql<{ month: string }>`(select v.m as month from (values ${sql.join(monthsOf(range).map((m) => sql`(${m}::date)`))}) as v(m))`
   return db.selectFrom('subscriptions')
     .innerJoin('organisations', 'organisations.id', 'subscriptions.org_id')
     .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
     .innerJoin(months.as('m'), (join) => join.onTrue())
     .where('subscriptions.org_id', 'in', orgIds)
-    .where('plans.fixed_fee_minor', '<>', '0')
-    .where(billedInMonth(sql.ref('m.month')))
+    .where('subscriptions.status', '<>', 'cancelled')
+    .whereRef('plans.currency', '=', 'organisations.currency')
+    .where(sql<boolean>`subscriptions.starts_on <= ${monthEndSql(sql.ref('m.month'))} and (subscriptions.ends_on is null or subscriptions.ends_on >= m.month)`)
+}
+
+/**
+ * One row per subscription and month of `range` that rating bills: `subscription_id`, `plan_id`,
+ * `month` (text `YYYY-MM-DD`, like a usage piece's `bucket`) and `minor` (minor units per major
+ * unit of the plan's currency, which is the organisation's).
+ */
+function billedMonths(db: ScopedDb, range: DayRange, orgIds: OrgIds) {
+  return billed(db, range, orgIds).select([
+    'subscriptions.id as subscription_id', 'subscriptions.plan_id', sql<string>`m.month::text`.as('month'),
+    minorPerMajorSql(sql.ref('plans.currency')).as('minor'),
+  ])
+}
+
+/**
+ * Usage pieces per organisation, subscription, meter and month of `range`, with what prices them.
+ * Callers add their own select and group by. Aliases: `p` (the piece: org_id, subscription_id,
+ * meter_id, bucket = month, quantity, event_count), `meters`, `services`, `b` (the billed
+ * subscription-month, null when rating does not bill it) and `plan_prices` (the price of the meter
+ * on the billed plan, null when not billed or not priced).
+ */
+export function chargeLines(db: ScopedDb, range: DayRange, orgIds: OrgIds) {
+  // The meters are the anchor that lets a scoped handle join the pieces (it cannot select from a subquery).
+  return db.selectShared('meters')
+    .innerJoin('services', 'services.id', 'meters.service_id')
+    .innerJoin(monthPieces(db, range, orgIds).as('p'), 'p.meter_id', 'meters.id')
+    .leftJoin(billedMonths(db, range, orgIds).as('b'), (join) => {
+      const bySubscription = join.onRef('b.subscription_id', '=', 'p.subscription_id')
+      // Within one calendar month every piece is of that month: no date to compare per line.
+      return monthsOf(range).length > 1 ? bySubscription.onRef('b.month', '=', 'p.bucket') : bySubscription
+    })
+    .leftJoin('plan_prices', (join) => join.onRef('plan_prices.plan_id', '=', 'b.plan_id').onRef('plan_prices.meter_id', '=', 'p.meter_id'))
+}
+
+/** The charge of one line (`chargeLines` row) in minor units: 0 when not billed or not priced. */
+export const lineChargeSql = sql<string>`coalesce(round(greatest(p.quantity - plan_prices.included_quantity, 0) * plan_prices.unit_price * b.minor), 0)`
+
+/**
+ * Monthly fees: one row per subscription and month of `range` that rating bills with a fee
+ * (`plans.fixed_fee_minor`). Aliases: `subscriptions`, `plans`, `organisations`, `m`. Callers add
+ * select and group by.
+ */
+export function feeLines(db: ScopedDb, range: DayRange, orgIds: OrgIds) {
+  return billed(db, range, orgIds).where('plans.fixed_fee_minor', '<>', '0')
 }

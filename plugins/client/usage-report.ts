@@ -56,11 +56,12 @@ function fees(context: Context) {
 }
 
 function clientRows(context: Context) {
+  // One charge per line: each line falls in exactly one category; the usage charges add the categories up.
   const usage = lines(context).groupBy('p.org_id').select([
     'p.org_id',
     ...SERVICE_CATEGORIES.map((c) => sql<string>`coalesce(sum(${lineChargeSql}) filter (where services.category = ${sql.lit(c)}), 0)::bigint`.as(c)),
-    sql<string>`sum(${lineChargeSql})::bigint`.as('usage_charges'),
   ])
+  const usageCharges = sql.join(SERVICE_CATEGORIES.map((c) => sql`coalesce(${sql.ref(`u.${c}`)}, 0)`), sql` + `)
   const fixed = fees(context).groupBy('subscriptions.org_id').select(['subscriptions.org_id', sql<string>`sum(plans.fixed_fee_minor)`.as('fixed')])
   return context.db.organisations()
     .leftJoin(usage.as('u'), 'u.org_id', 'organisations.id')
@@ -72,9 +73,9 @@ function clientRows(context: Context) {
       'organisations.id as org_id', 'organisations.name as organisation', 'organisations.kind', 'organisations.currency',
       sql<string>`${periodQuery(context)}::text`.as('period_query'),
       ...SERVICE_CATEGORIES.map((c) => sql<string>`coalesce(${sql.ref(`u.${c}`)}, 0)`.as(c)),
-      sql<string>`coalesce(u.usage_charges, 0)`.as('usage_charges'),
+      sql<string>`(${usageCharges})`.as('usage_charges'),
       sql<string>`coalesce(f.fixed, 0)`.as('fixed_fees'),
-      sql<string>`coalesce(u.usage_charges, 0) + coalesce(f.fixed, 0)`.as('total'),
+      sql<string>`(${usageCharges}) + coalesce(f.fixed, 0)`.as('total'),
     ])
 }
 
@@ -100,19 +101,21 @@ function subscriptionRows(context: Context) {
 }
 
 function meterRows(context: Context) {
+  // The plan's price is shown even when rating does not bill the subscription (the charge is then 0).
   return lines(context)
-    .groupBy([
-      'p.org_id', 'p.subscription_id', 'p.meter_id', 'organisations.name', 'organisations.currency', 'subscriptions.name', 'services.name', 'services.category',
-      'meters.name', 'meters.unit', 'meters.aggregation', 'plan_prices.included_quantity', 'plan_prices.unit_price',
-    ])
+    .innerJoin('subscriptions', 'subscriptions.id', 'p.subscription_id')
+    .innerJoin('organisations', 'organisations.id', 'p.org_id')
+    .leftJoin('plan_prices as price', (join) => join.onRef('price.plan_id', '=', 'subscriptions.plan_id').onRef('price.meter_id', '=', 'p.meter_id'))
+    // Grouped by primary keys (the other columns follow from them): integer keys, no text to compare.
+    .groupBy(['organisations.id', 'subscriptions.id', 'meters.id', 'services.id', 'price.id'])
     .select([
-      sql<string>`row_number() over (order by organisations.name, p.org_id, p.subscription_id, meters.name, p.meter_id)`.as('position'),
-      'p.org_id', 'organisations.name as organisation', 'organisations.currency',
+      sql<string>`row_number() over (order by organisations.name, organisations.id, subscriptions.id, meters.name, meters.id)`.as('position'),
+      'organisations.id as org_id', 'organisations.name as organisation', 'organisations.currency',
       sql<string>`${periodQuery(context)}::text`.as('period_query'),
-      'p.subscription_id', 'subscriptions.name as subscription', 'services.name as service', 'services.category',
-      'p.meter_id', 'meters.name as meter', 'meters.unit', 'meters.aggregation',
+      'subscriptions.id as subscription_id', 'subscriptions.name as subscription', 'services.name as service', 'services.category',
+      'meters.id as meter_id', 'meters.name as meter', 'meters.unit', 'meters.aggregation',
       aggregated(sql.ref('meters.aggregation'), sql.ref('p.quantity'), sql.ref('p.bucket')).as('quantity'),
-      'plan_prices.included_quantity as included', 'plan_prices.unit_price',
+      'price.included_quantity as included', 'price.unit_price',
       sql<string>`sum(p.event_count)`.as('events'),
       sql<string>`sum(${lineChargeSql})::bigint`.as('charge'),
     ])
@@ -196,6 +199,7 @@ export const clientUsageReport = defineReport<typeof params, Row>({
     tabs: only('clients', 'subscriptions', 'meters'),
     yLabel: 'charges (major units, all currencies)',
     query: (context) => lines(context)
+      .innerJoin('organisations', 'organisations.id', 'p.org_id')
       .groupBy(['services.category', 'organisations.currency'])
       .orderBy('services.category').orderBy('organisations.currency')
       .select([

@@ -26,100 +26,115 @@ const params = {
 type Context = ReportContext<typeof params>
 type Row = Record<string, any>
 
-/** Per organisation and resource (category, unit): the quantity over `range`. */
-function perOrg(context: Context, range: Pick<Period, 'from' | 'to'>) {
+/** Usage quantities over `range` with their resource (`services.category`, `meters.unit`); aliases `q`, `meters`, `services`. */
+function quantities(context: Context, range: Pick<Period, 'from' | 'to'>) {
   const { db, orgIds, params } = context
   return db.selectShared('meters')
     .innerJoin('services', 'services.id', 'meters.service_id')
     .innerJoin(periodQuantities(db, range, orgIds).as('q'), 'q.meter_id', 'meters.id')
     .$if(params.resource !== undefined, (qb) => qb.where('services.category', '=', params.resource!))
+}
+
+/** Per organisation and resource (category, unit): the quantity over `range`. */
+function perOrg(context: Context, range: Pick<Period, 'from' | 'to'>) {
+  return quantities(context, range)
     .groupBy(['q.org_id', 'services.category', 'meters.unit'])
     .select(['q.org_id', 'services.category', 'meters.unit', sql<string>`sum(q.quantity)`.as('quantity')])
 }
 
-/** Each organisation's quantity ranked within its resource, with the resource's count and total. */
+/** Each organisation's quantity in the period ranked within its resource (`rn`, 1 = smallest), with the resource's count `n` and total. */
 function ranked(context: Context) {
-  return context.db.organisations()
-    .innerJoin(perOrg(context, context.params.period).as('o'), 'o.org_id', 'organisations.id')
-    .select([
-      'o.org_id', 'organisations.name', 'organisations.kind', 'o.category', 'o.unit', 'o.quantity',
-      sql<number>`row_number() over (partition by o.category, o.unit order by o.quantity, o.org_id)`.as('rn'),
-      sql<number>`count(*) over (partition by o.category, o.unit)`.as('n'),
-      sql<string>`sum(o.quantity) over (partition by o.category, o.unit)`.as('total'),
-    ])
+  const resource = sql`partition by services.category, meters.unit`
+  return perOrg(context, context.params.period).select([
+    sql<number>`row_number() over (${resource} order by sum(q.quantity), q.org_id)`.as('rn'),
+    sql<number>`count(*) over (${resource})`.as('n'),
+    sql<string>`sum(sum(q.quantity)) over (${resource})`.as('total'),
+  ])
 }
 
-/** percentile_cont(p / 100) over the ranked values `k.quantity` (1-based `k.rn`, `k.n` values), in numeric. */
+/**
+ * percentile_cont(p / 100) of a resource's ranked values, in numeric: `h = (n - 1) x p / 100`; the
+ * values ranked floor(h) + 1 and ceil(h) + 1, interpolated by h's fraction. The positions are
+ * integer arithmetic on `n`, and the window aggregates run once per resource.
+ */
 function percentileSql(p: number) {
-  const h = sql`((k.n - 1) * ${sql.lit(p)}::numeric / 100)`
-  const lo = sql`(min(k.quantity) filter (where k.rn = floor(${h}) + 1))`
-  const hi = sql`(min(k.quantity) filter (where k.rn = ceil(${h}) + 1))`
-  return sql<string>`(${lo} + (max(${h}) - floor(max(${h}))) * (${hi} - ${lo}))`
+  const scaled = sql`((k.n - 1) * ${sql.lit(p)})`
+  const lo = sql`(min(k.quantity) filter (where k.rn = ${scaled} / 100 + 1) over resource)`
+  const hi = sql`(min(k.quantity) filter (where k.rn = (${scaled} + 99) / 100 + 1) over resource)`
+  return sql<string>`round(${lo} + (${scaled} % 100)::numeric / 100 * (${hi} - ${lo}), 6)`
 }
 
-/** Per resource: organisations, total, median, percentile threshold, peak. */
-function stats(context: Context) {
-  return context.db.organisations()
-    .innerJoin(ranked(context).as('k'), 'k.org_id', 'organisations.id')
-    .groupBy(['k.category', 'k.unit'])
-    .select([
-      'k.category', 'k.unit',
-      sql<string>`count(*)`.as('organisations'),
-      sql<string>`sum(k.quantity)`.as('quantity'),
-      sql<string>`round(${percentileSql(50)}, 6)`.as('median'),
-      sql<string>`round(${percentileSql(context.params.percentile)}, 6)`.as('threshold'),
-      sql<string>`max(k.quantity)`.as('peak'),
-    ])
+interface ConsumerRow {
+  org_id: number
+  category: string
+  unit: string
+  quantity: string
+  rn: number
+  n: number
+  total: string
+  median: string
+  threshold: string
+}
+
+/**
+ * The ranked rows, each with its resource's median and percentile threshold: one pass of window
+ * functions over the same ordering, instead of joining per-resource figures back to the rows.
+ */
+function consumers(context: Context) {
+  return sql<ConsumerRow>`(select k.*, ${percentileSql(50)} as median, ${percentileSql(context.params.percentile)} as threshold
+    from ${ranked(context)} as k window resource as (partition by k.category, k.unit))`
 }
 
 function multiple(context: Context): string {
   return context.params.multiple ?? '3'
 }
 
+/** Whether a `consumers` row `k` is flagged: strictly above the threshold, or above `multiple` x a positive median. */
+function flags(context: Context) {
+  const aboveP = sql<boolean>`k.quantity > k.threshold`
+  const aboveM = sql<boolean>`(k.median > 0 and k.quantity > k.median * ${multiple(context)}::numeric)`
+  return { aboveP, aboveM, flagged: sql<boolean>`(${aboveP} or ${aboveM})` }
+}
+
 function resourceRows(context: Context) {
   const { db } = context
-  const prev = db.organisations()
-    .innerJoin(perOrg(context, previousPeriod(context.params.period)).as('v'), 'v.org_id', 'organisations.id')
-    .groupBy(['v.category', 'v.unit'])
-    .select(['v.category', 'v.unit', sql<string>`sum(v.quantity)`.as('quantity')])
-  const flagged = db.organisations()
-    .innerJoin(consumerRows(context, true).as('x'), 'x.org_id', 'organisations.id')
-    .groupBy(['x.category', 'x.unit'])
-    .select(['x.category', 'x.unit', sql<string>`count(*)`.as('n')])
+  const stats = sql<{ category: string; unit: string }>`(select k.category, k.unit, count(*) as organisations, sum(k.quantity) as quantity,
+      max(k.median) as median, max(k.threshold) as threshold, max(k.quantity) as peak, count(*) filter (where ${flags(context).flagged}) as outliers
+    from ${consumers(context)} as k group by k.category, k.unit)`
+  // Every organisation's previous period counts, also one without usage in this period.
+  const prev = quantities(context, previousPeriod(context.params.period))
+    .groupBy(['services.category', 'meters.unit'])
+    .select(['services.category', 'meters.unit', sql<string>`sum(q.quantity)`.as('quantity')])
   // The scope's root organisation is a one-row anchor the per-resource subqueries hang from.
   return db.organisations()
     .where('organisations.id', '=', db.scope.orgId)
-    .innerJoin(stats(context).as('s'), (join) => join.onTrue())
+    .innerJoin(stats.as('s'), (join) => join.onTrue())
     .leftJoin(prev.as('p'), (join) => join.onRef('p.category', '=', 's.category').onRef('p.unit', '=', 's.unit'))
-    .leftJoin(flagged.as('f'), (join) => join.onRef('f.category', '=', 's.category').onRef('f.unit', '=', 's.unit'))
     .select([
       sql<string>`row_number() over (order by s.category, s.unit)`.as('position'),
       sql<string>`s.category`.as('category'), sql<string>`s.unit`.as('unit'),
-      's.organisations', 's.quantity', 's.median', 's.threshold', 's.peak',
+      sql<string>`s.organisations`.as('organisations'), sql<string>`s.quantity`.as('quantity'), sql<string>`s.median`.as('median'),
+      sql<string>`s.threshold`.as('threshold'), sql<string>`s.peak`.as('peak'),
       sql<string>`coalesce(p.quantity, 0)`.as('previous'),
       changePercentSql(sql.ref('s.quantity'), sql.ref('p.quantity')).as('change_percent'),
       sharePercentSql(sql.ref('s.peak'), sql.ref('s.quantity')).as('share'),
-      sql<string>`coalesce(f.n, 0)`.as('outliers'),
+      sql<string>`s.outliers`.as('outliers'),
     ])
 }
 
 function consumerRows(context: Context, outliersOnly: boolean) {
-  const m = multiple(context)
-  const aboveP = sql<boolean>`k.quantity > s.threshold`
-  const aboveM = sql<boolean>`(s.median > 0 and k.quantity > s.median * ${m}::numeric)`
+  const { aboveP, aboveM, flagged } = flags(context)
   const prev = perOrg(context, previousPeriod(context.params.period))
   return context.db.organisations()
-    .innerJoin(ranked(context).as('k'), 'k.org_id', 'organisations.id')
-    .innerJoin(stats(context).as('s'), (join) => join.onRef('s.category', '=', 'k.category').onRef('s.unit', '=', 'k.unit'))
+    .innerJoin(consumers(context).as('k'), 'k.org_id', 'organisations.id')
     .leftJoin(prev.as('v'), (join) => join.onRef('v.org_id', '=', 'k.org_id').onRef('v.category', '=', 'k.category').onRef('v.unit', '=', 'k.unit'))
-    .$if(outliersOnly, (qb) => qb.where(sql<boolean>`(${aboveP} or ${aboveM})`))
+    .$if(outliersOnly, (qb) => qb.where(flagged))
     .select([
       sql<string>`row_number() over (order by k.category, k.unit, k.quantity desc, k.org_id)`.as('position'),
       sql<string>`k.n - k.rn + 1`.as('rank'),
-      'k.org_id', sql<string>`k.name`.as('organisation'), sql<string>`k.kind`.as('kind'), sql<string>`k.category`.as('category'), sql<string>`k.unit`.as('unit'),
-      sql<string>`k.quantity`.as('quantity'),
+      'k.org_id', 'organisations.name as organisation', 'organisations.kind', 'k.category', 'k.unit', 'k.quantity',
       sharePercentSql(sql.ref('k.quantity'), sql.ref('k.total')).as('share'),
-      sql<string | null>`case when s.median = 0 then null else round(k.quantity / s.median, 2) end`.as('times_median'),
+      sql<string | null>`case when k.median = 0 then null else round(k.quantity / k.median, 2) end`.as('times_median'),
       sql<string>`case when ${aboveP} and ${aboveM} then 'percentile and median' when ${aboveP} then 'percentile' when ${aboveM} then 'median' else '' end`.as('flag'),
       sql<string>`coalesce(v.quantity, 0)`.as('previous'),
       changePercentSql(sql.ref('k.quantity'), sql.ref('v.quantity')).as('change_percent'),

@@ -12,7 +12,7 @@ import { parseReportRequest } from '../../core/reports/request.ts'
 import { ScopedDb } from '../../core/tenancy/scoped-db.ts'
 import { clientUsageReport } from '../../plugins/client/index.tsx'
 import { dbLabel, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
-import { seedUsageFixture, type UsageFixture } from './report-usage-fixture.ts'
+import { periodValue, scaled, seedUsageFixture, type UsageFixture } from './report-usage-fixture.ts'
 
 const test = suite(`client.usage report (${dbLabel})`)
 let rt: TestRuntime
@@ -65,6 +65,29 @@ test('drill-down: subscription and meter ids are checked against the scope; link
       assert.instance(error, ReportParamError)
       assert.is((error as ReportParamError).key, key)
     }
+  }
+})
+
+test('a range cutting a month rates only the days inside it, against the whole month\'s included quantity', async () => {
+  const [from, to] = ['2026-02-05', '2026-02-20']
+  const vcpu = fx.catalog.meters['vcpu-hours']!
+  /** round(max(q - included, 0) x price x 100), half away from zero, with q scaled by 10^6 and the price in thousandths. */
+  const charge = (q: bigint, included: bigint, priceThousandths: bigint) => {
+    const over = q > included * 1_000_000n ? q - included * 1_000_000n : 0n
+    return (over * priceThousandths * 2n + 10_000_000n) / 20_000_000n
+  }
+  // payg: 0.021 per vCPU-h, nothing included; reserved: 0.018 beyond 1460 included per month.
+  const cases = [
+    { org: fx.tree.alphaCustomer.id, sub: fx.subs.a1, included: 0n, price: 21n },
+    { org: fx.tree.betaCustomer.id, sub: fx.subs.b1, included: 1460n, price: 18n },
+  ]
+  for (const c of cases) {
+    const q = periodValue(fx.days, c.sub, vcpu, from, to)
+    assert.ok(q !== undefined && q !== periodValue(fx.days, c.sub, vcpu, '2026-02-01', '2026-02-28'), 'the range leaves out some February days with usage')
+    const meters = await run('operator', `period=custom&from=${from}&to=${to}&org=${c.org}&tab=meters`)
+    const row = meters.rows.find((r) => r.subscription_id === c.sub && r.meter_id === vcpu)!
+    assert.is(scaled(row.quantity), q)
+    assert.is(BigInt(row.charge as string), charge(q!, c.included, c.price))
   }
 })
 

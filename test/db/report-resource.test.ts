@@ -76,6 +76,18 @@ test('consumers: quantity and share per organisation; outliers strictly above th
   assert.is(Number(compute.outliers), expected.length)
 })
 
+test('the threshold at other percentiles, and the outliers above it, match percentile_cont recomputed from the raw rows', async () => {
+  const byOrg = computeByOrg(Object.values(fx.tree).map((o) => o.id))
+  for (const p of [33, 95]) {
+    const threshold = percentile([...byOrg.values()], p)
+    const resources = await run('operator', `period=last_month&resource=compute&percentile=${p}&multiple=1000`)
+    assert.is(scaled(resources.rows[0]!.threshold), threshold, `p${p}`)
+    const outliers = await run('operator', `period=last_month&tab=outliers&resource=compute&percentile=${p}&multiple=1000`)
+    assert.equal(outliers.rows.map((r) => r.org_id).sort(), [...byOrg.entries()].filter(([, v]) => v > threshold).map(([org]) => org).sort())
+    assert.is(Number(resources.rows[0]!.outliers), outliers.total)
+  }
+})
+
 test('a reseller\'s distribution covers its subtree only', async () => {
   const alpha = [fx.tree.alpha.id, fx.tree.alphaCustomer.id, fx.tree.alphaSub.id, fx.tree.alphaSubCustomer.id]
   const byOrg = computeByOrg(alpha)
