@@ -43,6 +43,20 @@ export interface OpenDatabaseOptions {
   readonly copyPoolSize?: number
 }
 
+/**
+ * Settings of every PostgreSQL connection the app opens (sent at startup, no extra round trip).
+ *
+ * - `jit`: off. Report statements over all organisations have plan costs above JIT's thresholds,
+ *   and compiling them took 2 s (8 s under load) per statement against well under a second of
+ *   execution. Nothing the portal runs is long enough to win it back.
+ * - `plan_cache_mode`: force_custom_plan. postgres.js prepares every statement; after five runs
+ *   PostgreSQL may switch to a generic plan, which cannot see the value of the tenant predicate
+ *   (`path like $1`), guesses it matches almost nothing and nests a month of usage inside a loop over
+ *   every organisation: the operator's view of a report went from 2 s to never finishing. Planning
+ *   each run costs ~0.1-1 ms per statement and always plans for the actual subtree.
+ */
+const SESSION_SETTINGS = { jit: 'off', plan_cache_mode: 'force_custom_plan' } as const
+
 const embedded = new WeakSet<object>()
 
 /**
@@ -104,7 +118,7 @@ function openCopyPool(url: string, size: number): CopyPool & { end(): Promise<vo
       const noPipelining = { max_pipeline: 0 }
       client ??= postgres(url, {
         ...noPipelining, max: size, idle_timeout: 60, fetch_types: false, onnotice: () => {},
-        connection: { application_name: 'ledgerlite-copy' },
+        connection: { application_name: 'ledgerlite-copy', ...SESSION_SETTINGS },
       })
       const sql = client
       leased++
@@ -146,7 +160,7 @@ function openPostgres(url: string, poolSize: number, copyPoolSize: number): AppD
     onnotice: () => {},
     // Same shapes as PGlite: dates stay 'YYYY-MM-DD' text instead of local-midnight Date objects.
     types: { date: { to: 1082, from: [1082], serialize: (v: unknown) => String(v), parse: (v: string) => v } },
-    connection: { application_name: 'ledgerlite' },
+    connection: { application_name: 'ledgerlite', ...SESSION_SETTINGS },
   })
   const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) })
   const copyPool = openCopyPool(url, copyPoolSize)

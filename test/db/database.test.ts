@@ -131,4 +131,11 @@ db('a job sent outside an open transaction is not swallowed by it', async ({ kys
   assert.is(await jobCount(kysely, 103), 1)
 })
 
+db('PostgreSQL connections run without JIT and with custom plans for every execution', async ({ kysely, rt }) => {
+  if (rt.database.kind !== 'postgres') return
+  // Several at once, so more than one pooled connection answers.
+  const answers = await Promise.all(Array.from({ length: 6 }, () => sql<{ jit: string; mode: string }>`select current_setting('jit') as jit, current_setting('plan_cache_mode') as mode, pg_sleep(0.05)`.execute(kysely)))
+  for (const { rows } of answers) assert.equal({ jit: rows[0]!.jit, mode: rows[0]!.mode }, { jit: 'off', mode: 'force_custom_plan' })
+})
+
 db.run()
