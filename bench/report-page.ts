@@ -8,9 +8,13 @@
  * The database is only read, except for one bench user, its role grant and its session, which
  * are created at the start and deleted at the end (a signed-in request needs them).
  *
- *   npx tsx bench/report-page.ts [--db ll_bench_10k] [--seconds 10] [--clients 16] [--org <customer id>]
+ * `--clients` takes a list (`1,4,8,16`): each count gets its own bare run and fragment runs, back
+ * to back, and a table at the end sums them up (the target: p99 <= 20 ms, >= 15 % of the bare
+ * route's throughput). `--no-cold` leaves out the run that draws the chart on every request.
+ *
+ *   npx tsx bench/report-page.ts [--db ll_bench_10k] [--seconds 10] [--clients 1,4,8,16] [--org <customer id>] [--no-cold]
  */
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
@@ -28,7 +32,9 @@ import { databaseSize, databaseUrl, flag, percentile, serverVersion } from './su
 const args = process.argv.slice(2)
 const name = flag(args, 'db') ?? 'll_bench_10k'
 const seconds = Number(flag(args, 'seconds') ?? 10)
-const clients = Number(flag(args, 'clients') ?? 16)
+const clientCounts = (flag(args, 'clients') ?? '16').split(',').map((v) => Number(v.trim()))
+if (clientCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--clients takes whole numbers, e.g. 1,4,8,16')
+const cold = !args.includes('--no-cold')
 const database = await openDatabase({ databaseUrl: databaseUrl(name), poolSize: 8 })
 const db = database.db
 const BENCH_EMAIL = 'bench-report-page@bench.invalid'
@@ -36,7 +42,7 @@ const BENCH_EMAIL = 'bench-report-page@bench.invalid'
 interface LoadResult { readonly latencies: number[]; readonly errors: number; readonly statuses: Record<string, number>; readonly seconds: number }
 
 /** Runs `clients` request loops for `seconds` in a worker thread; each loop waits for its answer. */
-function load(url: string, headers: Record<string, string>, duration: number): Promise<LoadResult> {
+function load(url: string, headers: Record<string, string>, clients: number, duration: number): Promise<LoadResult> {
   const code = `
     const { parentPort, workerData } = require('node:worker_threads')
     const { url, headers, clients, duration } = workerData
@@ -64,11 +70,26 @@ function load(url: string, headers: Record<string, string>, duration: number): P
   })
 }
 
-function report(label: string, result: LoadResult): number {
+interface RunFigures { readonly rate: number; readonly p50: number; readonly p99: number; readonly cpuMs: number }
+
+/**
+ * Runs the load and measures the server's CPU time per request: the main thread only (the app and
+ * the bare route run there; the load runs in the worker), so it holds up on a busy machine where
+ * req/s and latencies swing with the neighbours.
+ */
+async function measured(url: string, headers: Record<string, string>, clients: number, duration: number): Promise<{ result: LoadResult; cpuMs: number }> {
+  const before = process.threadCpuUsage()
+  const result = await load(url, headers, clients, duration)
+  const after = process.threadCpuUsage()
+  return { result, cpuMs: (after.user - before.user + after.system - before.system) / 1000 / Math.max(1, result.latencies.length) }
+}
+
+function report(label: string, { result, cpuMs }: { result: LoadResult; cpuMs: number }): RunFigures {
   const sorted = [...result.latencies].sort((a, b) => a - b)
   const rate = sorted.length / result.seconds
-  process.stdout.write(`${label}: ${sorted.length} requests in ${result.seconds.toFixed(1)} s = ${rate.toFixed(0)} req/s; median ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms; non-200: ${result.errors} ${JSON.stringify(result.statuses)}\n`)
-  return rate
+  const figures = { rate, p50: percentile(sorted, 50), p99: percentile(sorted, 99), cpuMs }
+  process.stdout.write(`${label}: ${sorted.length} requests in ${result.seconds.toFixed(1)} s = ${rate.toFixed(0)} req/s; median ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms; server CPU ${cpuMs.toFixed(2)} ms/request; non-200: ${result.errors} ${JSON.stringify(result.statuses)}\n`)
+  return figures
 }
 
 function listen(fetch: (request: Request) => Response | Promise<Response>): Promise<{ server: ServerType; port: number }> {
@@ -87,7 +108,7 @@ try {
     .groupBy('usage_daily.org_id').orderBy(sql`count(*)`, 'desc').select('usage_daily.org_id').limit(1).executeTakeFirstOrThrow()).org_id
   const counts = (await sql<{ orgs: string; daily: string }>`select (select count(*) from organisations) as orgs, (select count(*) from usage_daily) as daily`.execute(db)).rows[0]!
   process.stdout.write(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB; PostgreSQL ${await serverVersion()}; database ${name} (${await databaseSize(name)})\n`)
-  process.stdout.write(`data: ${counts.orgs} organisations, ${Number(counts.daily).toLocaleString('en')} daily rollup rows; customer ${customer}; ${clients} concurrent clients, ${seconds} s per run\n`)
+  process.stdout.write(`data: ${counts.orgs} organisations, ${Number(counts.daily).toLocaleString('en')} daily rollup rows; customer ${customer}; ${clientCounts.join(', ')} concurrent clients, ${seconds} s per run\n`)
 
   // The bench's only writes: a user with the operator's super admin role, and its session.
   await db.deleteFrom('users').where('email', '=', BENCH_EMAIL).execute()
@@ -111,15 +132,31 @@ try {
   if (check.status !== 200 || !body.includes('id="report-results"') || !body.includes('<svg role="img"')) throw new Error(`the fragment did not render (${check.status}): ${body.slice(0, 300)}`)
   process.stdout.write(`fragment: ${body.length.toLocaleString('en')} bytes, with the table and the chart\n`)
 
-  // Warm-up (JIT, pool, plans), then the bare route and the fragment back to back in one run.
-  await load(`http://127.0.0.1:${bareServer.port}/pk/${customer}`, {}, 2)
-  await load(`http://127.0.0.1:${appServer.port}${path}`, headers, 2)
-  const bareRate = report('bare Hono route, one primary-key query', await load(`http://127.0.0.1:${bareServer.port}/pk/${customer}`, {}, seconds))
-  const pageRate = report('report fragment (htmx), chart drawing cached', await load(`http://127.0.0.1:${appServer.port}${path}`, headers, seconds))
-  const interval = setInterval(clearChartCache, 0)
-  const coldRate = report('report fragment (htmx), chart drawn every time', await load(`http://127.0.0.1:${appServer.port}${path}`, headers, Math.min(seconds, 5)))
-  clearInterval(interval)
-  process.stdout.write(`ratio: fragment ${(100 * pageRate / bareRate).toFixed(1)} % of the bare route's throughput (${(100 * coldRate / bareRate).toFixed(1)} % with the chart drawn every time)\n`)
+  const bareUrl = `http://127.0.0.1:${bareServer.port}/pk/${customer}`
+  const pageUrl = `http://127.0.0.1:${appServer.port}${path}`
+  const rows: string[] = []
+  for (const clients of clientCounts) {
+    process.stdout.write(`\n${clients} concurrent client${clients === 1 ? '' : 's'}, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}\n`)
+    // Warm-up (JIT, pool, plans), then the bare route and the fragment back to back.
+    await load(bareUrl, {}, clients, 2)
+    await load(pageUrl, headers, clients, 2)
+    const bareRun = report('bare Hono route, one primary-key query', await measured(bareUrl, {}, clients, seconds))
+    const pageRun = report('report fragment (htmx), chart drawing cached', await measured(pageUrl, headers, clients, seconds))
+    let coldRatio = ''
+    if (cold) {
+      const interval = setInterval(clearChartCache, 0)
+      const coldRun = report('report fragment (htmx), chart drawn every time', await measured(pageUrl, headers, clients, Math.min(seconds, 5)))
+      clearInterval(interval)
+      coldRatio = ` (${(100 * coldRun.rate / bareRun.rate).toFixed(1)} % with the chart drawn every time)`
+    }
+    const ratio = 100 * pageRun.rate / bareRun.rate
+    process.stdout.write(`ratio: fragment ${ratio.toFixed(1)} % of the bare route's throughput${coldRatio}\n`)
+    const ms = (v: number) => v.toFixed(1)
+    const bold = (text: string, met: boolean) => (met ? text : `**${text}**`)
+    rows.push(`| ${clients} | ${loadavg()[0]!.toFixed(1)} | ${bareRun.rate.toFixed(0)} req/s, p50 ${ms(bareRun.p50)} ms, p99 ${ms(bareRun.p99)} ms | ${pageRun.rate.toFixed(0)} req/s | ${ms(pageRun.p50)} ms | ${bold(`${ms(pageRun.p99)} ms`, pageRun.p99 <= 20)} | ${bold(`${ratio.toFixed(1)} %`, ratio >= 15)} | ${bareRun.cpuMs.toFixed(2)} / ${pageRun.cpuMs.toFixed(2)} ms |`)
+  }
+  process.stdout.write(`\nsummary (targets: fragment p99 <= 20 ms, >= 15 % of the bare route's req/s; misses in bold)\n`)
+  process.stdout.write(`| clients | load avg | bare route | fragment | fragment p50 | fragment p99 | ratio | server CPU per request, bare / fragment |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n${rows.join('\n')}\n`)
 } finally {
   for (const server of servers) server.close()
   if (userId !== undefined) {

@@ -14,7 +14,7 @@ import { sql, type Kysely } from 'kysely'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { PgBoss } from 'pg-boss'
 import type { Settings } from '../config/settings.ts'
-import { abilityForUser, loadGrants, NO_ABILITY, NO_GRANTS } from './access/ability.ts'
+import { abilityForUser, NO_ABILITY, NO_GRANTS } from './access/ability.ts'
 import { auditApi } from './api/audit.ts'
 import { billingApi } from './api/billing.ts'
 import { catalogApi } from './api/catalog.ts'
@@ -152,9 +152,8 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
       if (session) identity = { ...session, tokenId: 0 }
     }
     if (identity) {
-      const { org, userId } = identity
-      // Read on every request, never cached: a changed role or a moved organisation applies at once.
-      const grants = await loadGrants(db, userId)
+      const { org, userId, grants } = identity
+      // Grants are read with the credential on every request, never cached: a changed role or a moved organisation applies at once.
       const ability = abilityForUser(userId, grants)
       c.set('user', { id: userId, email: identity.email, name: identity.name, orgId: org.id, via: bearer === undefined ? 'session' : 'token' })
       c.set('org', org)

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
+import { grantColumns, grantsFromColumns } from '../access/ability.ts'
 import type { Database, OrganisationRow } from '../db/schema.ts'
 import { hashToken, type SessionUser } from './sessions.ts'
 
@@ -41,8 +42,9 @@ export interface TokenUser extends Omit<SessionUser, 'sessionId' | 'createdAt'> 
 }
 
 /**
- * The token's user and the organisation it is scoped to, or undefined if the token is unknown,
- * revoked, expired, its user disabled, or its organisation outside the user's subtree.
+ * The token's user, its grants and the organisation it is scoped to (one statement), or undefined
+ * if the token is unknown, revoked, expired, its user disabled, or its organisation outside the
+ * user's subtree.
  */
 export async function findApiToken(db: Kysely<Database>, token: string): Promise<TokenUser | undefined> {
   if (!TOKEN_SHAPE.test(token)) return undefined
@@ -54,6 +56,8 @@ export async function findApiToken(db: Kysely<Database>, token: string): Promise
     .where(sql<boolean>`starts_with(o.path, uo.path)`)
     .select(['t.id as token_id', 't.last_used_at', 't.expires_at', 't.revoked_at', 'u.id as user_id', 'u.email', 'u.name', 'u.status'])
     .select(['o.id', 'o.parent_id', 'o.kind', 'o.name as org_name', 'o.path', 'o.status as org_status', 'o.billing_email', 'o.currency', 'o.created_at', 'o.updated_at'])
+    // The user's grants in the same statement; roles are in effect by the user's own organisation.
+    .select(grantColumns(sql.ref('u.id'), sql.ref('uo.path')))
     .where('t.token_hash', '=', hashToken(token))
     .executeTakeFirst()
   const now = Date.now()
@@ -65,7 +69,7 @@ export async function findApiToken(db: Kysely<Database>, token: string): Promise
     id: row.id, parent_id: row.parent_id, kind: row.kind, name: row.org_name, path: row.path, status: row.org_status,
     billing_email: row.billing_email, currency: row.currency, created_at: row.created_at, updated_at: row.updated_at,
   }
-  return { tokenId: row.token_id, userId: row.user_id, email: row.email, name: row.name, orgId: row.id, org }
+  return { tokenId: row.token_id, userId: row.user_id, email: row.email, name: row.name, orgId: row.id, org, grants: grantsFromColumns(row) }
 }
 
 /** The token in an `Authorization: Bearer ...` header, if there is one. */

@@ -45,26 +45,47 @@ export function orderedRows(request: ReportRequest): SelectQueryBuilder<any, any
   return query
 }
 
+const COUNT = '__ll_count'
+const SUM_PREFIX = '__ll_sum_'
+
 /**
- * One page of rows, the row count and the totals: two statements, the page and one aggregate that
- * counts and sums together, so an expensive report query (a join over a month of rollups) runs
- * twice, not three times.
+ * One page of rows, the row count and the totals, in as few executions of the report's query as
+ * the totals allow (an expensive report query, a join over a month of rollups, is the cost):
+ *
+ * - totals in one row (no `totalsBy`, or no summed column): **one** statement, the page with the
+ *   count and the sums over all rows as window columns (`count(*) over ()`), stripped from the rows;
+ *   only a page past the end (no row to carry them) asks again;
+ * - totals per `totalsBy` group: the page and one aggregate that counts and sums together, at the
+ *   same time. A group need not appear on the page, so its sums cannot ride on the page's rows.
  */
 export async function runReport(request: ReportRequest): Promise<ReportResult> {
   const { pageSize, page } = request
-  const [rows, summary] = await Promise.all([
-    orderedRows(request).limit(pageSize).offset((page - 1) * pageSize).execute(),
-    summarise(request),
-  ])
-  return { rows, total: summary.total, totals: summary.totals, page, pageSize }
+  const summed = request.columns.filter((c) => c.total)
+  const pageQuery = orderedRows(request).limit(pageSize).offset((page - 1) * pageSize)
+  if (summed.length && request.report.totalsBy?.length) {
+    const [rows, summary] = await Promise.all([pageQuery.execute(), summarise(request)])
+    return { rows, total: summary.total, totals: summary.totals, page, pageSize }
+  }
+  const raw = await pageQuery.select([
+    sql<string>`count(*) over ()`.as(COUNT),
+    ...summed.map((c, i) => sql<string>`coalesce(sum(${sql.ref(`r.${c.key}`)}) over (), 0)::text`.as(`${SUM_PREFIX}${i}`)),
+  ]).execute()
+  const first = raw[0]
+  if (!first) {
+    // Past the last page the window columns have no row to ride on; on the first page there is simply nothing.
+    const summary = page > 1 ? await summarise(request) : { total: 0, totals: summed.length ? [Object.fromEntries(summed.map((c) => [c.key, '0']))] : [] }
+    return { rows: [], total: summary.total, totals: summary.totals, page, pageSize }
+  }
+  const extra = new Set([COUNT, ...summed.map((_, i) => `${SUM_PREFIX}${i}`)])
+  const rows = raw.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !extra.has(key))))
+  const totals = summed.length ? [Object.fromEntries(summed.map((c, i) => [c.key, first[`${SUM_PREFIX}${i}`]]))] : []
+  return { rows, total: Number(first[COUNT]), totals, page, pageSize }
 }
 
 /** Sums of the `total: true` columns, per `totalsBy` group. */
 export async function reportTotals(request: ReportRequest): Promise<ReportRow[]> {
   return (await summarise(request)).totals
 }
-
-const COUNT = '__ll_count'
 
 async function summarise(request: ReportRequest): Promise<{ total: number; totals: ReportRow[] }> {
   const summed = request.columns.filter((c) => c.total)

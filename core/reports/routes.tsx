@@ -66,12 +66,16 @@ async function orgsByIds(c: Context<AppEnv>, raw: URLSearchParams): Promise<OrgC
     .select(['organisations.id', 'organisations.name']).where('organisations.id', 'in', ids).orderBy('organisations.path').execute()
 }
 
-/** Each param's value when its keys are left out: what the form shows for an untouched field. */
-async function defaultsOf(c: Context<AppEnv>, report: AnyReport, now: Date): Promise<Record<string, unknown>> {
+/**
+ * Each param's value when its keys are left out: what the form shows for an untouched field.
+ * `except` names params whose default the caller fills in itself (left out here).
+ */
+async function defaultsOf(c: Context<AppEnv>, report: AnyReport, now: Date, except?: (param: ParamsShape[string]) => boolean): Promise<Record<string, unknown>> {
   const empty = queryInput(new URLSearchParams())
   const context = { db: c.var.db, now, timeZone: c.var.settings?.reportTimeZone ?? 'UTC' }
   const out: Record<string, unknown> = {}
   for (const [name, param] of Object.entries(report.params as ParamsShape)) {
+    if (except?.(param)) continue
     try {
       out[name] = await param.parse(empty, name, context)
     } catch {
@@ -111,8 +115,8 @@ async function showReport(c: Context<AppEnv>, report: AnyReport): Promise<Respon
     for (const [name, param] of Object.entries(report.params as ParamsShape)) {
       if (param.kind === 'organisations') props.chosenOrgs = [...(request.context.params[name] as OrgScope).orgs]
     }
-    const defaults = await defaultsOf(c, report, now)
-    // The period's days as resolved now: what a switch to "Custom range" starts from.
+    // The period's days as resolved now: what a switch to "Custom range" starts from (so its default is not worked out).
+    const defaults = await defaultsOf(c, report, now, (param) => param.kind === 'period')
     for (const [name, param] of Object.entries(report.params as ParamsShape)) if (param.kind === 'period') defaults[name] = request.context.params[name]
     props.defaults = defaults
     if (fragment) c.header('HX-Push-Url', viewHref(report.id, query, { page: result.page > 1 ? String(result.page) : undefined }))

@@ -104,6 +104,25 @@ test('sorting is limited to columns, descending works, pages do not overlap', as
   assert.is((await paramError('operator', 'delimiter=pipe')).key, 'delimiter')
 })
 
+test('one statement carries the page, the count and the sums; a page past the end and an empty result still count', async () => {
+  const page = await runReport(await request('operator', 'sort=-events&pageSize=2'))
+  assert.is(page.total, 7)
+  assert.equal(page.totals, [{ subscriptions: '3', events: '3' }])
+  // The window columns that carry count and sums are not part of a row.
+  assert.equal(Object.keys(page.rows[0]!), ['id', 'name', 'kind', 'parent', 'status', 'currency', 'subscriptions', 'events', 'created'])
+  const past = await runReport(await request('operator', 'pageSize=2&page=9'))
+  assert.equal(past.rows, [])
+  assert.is(past.total, 7)
+  assert.equal(past.totals, [{ subscriptions: '3', events: '3' }])
+  const none = await runReport(await request('operator', 'q=no such organisation'))
+  assert.equal(none.rows, [])
+  assert.is(none.total, 0)
+  assert.equal(none.totals, [{ subscriptions: '0', events: '0' }])
+  const narrowed = await runReport(await request('alpha', `org=${tree.alphaCustomer.id}`))
+  assert.is(narrowed.total, 1)
+  assert.equal(narrowed.totals, [{ subscriptions: '2', events: '3' }])
+})
+
 test('the canonical query string reproduces the request', async () => {
   const first = await request('operator', `accountType=customer&sort=-events&period=custom&from=2026-01-01&to=2026-03-31&org=${tree.alpha.id}&scope=subtree&page=2`)
   const again = await request('operator', first.query)
