@@ -47,17 +47,31 @@ export function isIsoDay(text: string): boolean {
 export function isTimeZone(zone: string): boolean {
   if (!zone || zone.length > 64) return false
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone })
+    dayFormatter(zone)
     return true
   } catch {
     return false
   }
 }
 
+/** Day formatters by time zone: building one costs more than a whole report query's parsing. */
+const dayFormatters = new Map<string, Intl.DateTimeFormat>()
+const DAY_FORMATTERS_KEPT = 64
+
+/** A formatter of YYYY-MM-DD days in `timeZone` (en-CA writes dates so); throws for an unknown zone. */
+function dayFormatter(timeZone: string): Intl.DateTimeFormat {
+  let formatter = dayFormatters.get(timeZone)
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
+    if (dayFormatters.size >= DAY_FORMATTERS_KEPT) dayFormatters.delete(dayFormatters.keys().next().value!)
+    dayFormatters.set(timeZone, formatter)
+  }
+  return formatter
+}
+
 /** The calendar day `now` falls on in `timeZone`. */
 export function dayIn(now: Date, timeZone: string): string {
-  // en-CA formats dates as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now)
+  return dayFormatter(timeZone).format(now)
 }
 
 function parts(day: string): [number, number, number] {
