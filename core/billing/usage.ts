@@ -306,6 +306,10 @@ export async function ingestUsage(sdb: ScopedDb, events: readonly unknown[], opt
   }
   if (checked.length) {
     await sdb.transaction(async (trx) => {
+      // Connections plan every statement afresh (plan_cache_mode, core/db/database.ts) because a
+      // generic plan misjudges the subtree predicate. These statements find rows by id and insert
+      // from arrays, so their generic plans are safe, and planning the insert each time halved ingest.
+      await sql`set local plan_cache_mode = auto`.execute(executorOf(trx) as Kysely<Database>)
       const subscriptions = await resolveSubscriptions(trx, [...new Set(checked.map((e) => e.subscriptionId))])
       // Within one batch, the first use of a key wins; a later one is a duplicate or a conflict of it.
       const firstByKey = new Map<string, Insertable>()
