@@ -49,23 +49,20 @@ const COUNT = '__ll_count'
 const SUM_PREFIX = '__ll_sum_'
 
 /**
- * One page of rows, the row count and the totals, in as few executions of the report's query as
- * the totals allow (an expensive report query, a join over a month of rollups, is the cost):
+ * One page of rows, the row count and the totals, in one execution of the report's query (an
+ * expensive report query, a join over a month of rollups, is the cost):
  *
  * - totals in one row (no `totalsBy`, or no summed column): **one** statement, the page with the
  *   count and the sums over all rows as window columns (`count(*) over ()`), stripped from the rows;
  *   only a page past the end (no row to carry them) asks again;
- * - totals per `totalsBy` group: the page and one aggregate that counts and sums together, at the
- *   same time. A group need not appear on the page, so its sums cannot ride on the page's rows.
+ * - totals per `totalsBy` group: the query materialised once, the page read from it, and the
+ *   groups' counts and sums as one JSON column on each page row ({@link pageWithGroupTotals}).
  */
 export async function runReport(request: ReportRequest): Promise<ReportResult> {
   const { pageSize, page } = request
   const summed = request.columns.filter((c) => c.total)
   const pageQuery = orderedRows(request).limit(pageSize).offset((page - 1) * pageSize)
-  if (summed.length && request.report.totalsBy?.length) {
-    const [rows, summary] = await Promise.all([pageQuery.execute(), summarise(request)])
-    return { rows, total: summary.total, totals: summary.totals, page, pageSize }
-  }
+  if (summed.length && request.report.totalsBy?.length) return pageWithGroupTotals(request)
   const raw = await pageQuery.select([
     sql<string>`count(*) over ()`.as(COUNT),
     ...summed.map((c, i) => sql<string>`coalesce(sum(${sql.ref(`r.${c.key}`)}) over (), 0)::text`.as(`${SUM_PREFIX}${i}`)),
@@ -80,6 +77,48 @@ export async function runReport(request: ReportRequest): Promise<ReportResult> {
   const rows = raw.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !extra.has(key))))
   const totals = summed.length ? [Object.fromEntries(summed.map((c, i) => [c.key, first[`${SUM_PREFIX}${i}`]]))] : []
   return { rows, total: Number(first[COUNT]), totals, page, pageSize }
+}
+
+const SUMMARY = '__ll_summary'
+
+/**
+ * The page and the totals per `totalsBy` group from **one** execution of the report's query: it is
+ * materialised once as `r`; the page reads it sorted and limited, and the aggregate over the same
+ * `r` (an uncorrelated subquery: one init plan, evaluated once) rides on every page row as JSON.
+ * A group need not appear on the page, which is why its sums cannot be window columns.
+ * Group keys come back through JSON, so they should be text (a currency, a unit). A page past the
+ * end has no row to carry it and asks again.
+ */
+async function pageWithGroupTotals(request: ReportRequest): Promise<ReportResult> {
+  const { report, sort, pageSize, page } = request
+  const summed = request.columns.filter((c) => c.total)
+  const by = report.totalsBy ?? []
+  const db = executor(request)
+  const groups = db.selectFrom('r')
+    .select([
+      sql<string>`count(*)`.as('n'),
+      ...by.map((k) => sql.ref(`r.${k}`).as(k)),
+      ...summed.map((c) => sql<string>`coalesce(sum(${sql.ref(`r.${c.key}`)}), 0)::text`.as(c.key)),
+    ])
+    .groupBy(by.map((k) => sql.ref(`r.${k}`)))
+    .orderBy(by.map((k) => sql.ref(`r.${k}`)))
+  const summary = db.selectFrom(groups.as('g')).select(sql<unknown>`coalesce(json_agg(g), '[]')`.as('s'))
+  let query = db.with((cte) => cte('r').materialized(), () => base(request))
+    .selectFrom('r').selectAll('r').select(summary.as(SUMMARY))
+  query = query.orderBy(sql.ref(`r.${sort.key}`), (ob) => (sort.descending ? ob.desc() : ob.asc()).nullsLast())
+  for (const key of report.rowKey) if (key !== sort.key) query = query.orderBy(sql.ref(`r.${key}`))
+  const raw = (await query.limit(pageSize).offset((page - 1) * pageSize).execute()) as ReportRow[]
+  const first = raw[0]
+  if (!first) {
+    const summary = page > 1 ? await summarise(request) : { total: 0, totals: [] }
+    return { rows: [], total: summary.total, totals: summary.totals, page, pageSize }
+  }
+  const json = first[SUMMARY]
+  const parsed = (typeof json === 'string' ? JSON.parse(json) : json) as Array<Record<string, unknown>>
+  const rows = raw.map(({ [SUMMARY]: _, ...row }) => row)
+  const total = parsed.reduce((n, g) => n + Number(g.n), 0)
+  const totals = parsed.map(({ n: _, ...rest }) => rest)
+  return { rows, total, totals, page, pageSize }
 }
 
 /** Sums of the `total: true` columns, per `totalsBy` group. */
