@@ -94,14 +94,13 @@ async function pageWithGroupTotals(request: ReportRequest): Promise<ReportResult
   const summed = request.columns.filter((c) => c.total)
   const by = report.totalsBy ?? []
   const db = executor(request)
-  const groups = db.selectFrom('r')
+  let groups = db.selectFrom('r')
     .select([
       sql<string>`count(*)`.as('n'),
       ...by.map((k) => sql.ref(`r.${k}`).as(k)),
       ...summed.map((c) => sql<string>`coalesce(sum(${sql.ref(`r.${c.key}`)}), 0)::text`.as(c.key)),
     ])
-    .groupBy(by.map((k) => sql.ref(`r.${k}`)))
-    .orderBy(by.map((k) => sql.ref(`r.${k}`)))
+  for (const key of by) groups = groups.groupBy(sql.ref(`r.${key}`)).orderBy(sql.ref(`r.${key}`))
   const summary = db.selectFrom(groups.as('g')).select(sql<unknown>`coalesce(json_agg(g), '[]')`.as('s'))
   let query = db.with((cte) => cte('r').materialized(), () => base(request))
     .selectFrom('r').selectAll('r').select(summary.as(SUMMARY))
