@@ -36,17 +36,34 @@ function executor(request: ReportRequest): Kysely<any> {
   return executorOf(request.context.db) as Kysely<any>
 }
 
-/** The report's rows as subquery `r`, ordered by the request's sort and then the row key. */
-export function orderedRows(request: ReportRequest): SelectQueryBuilder<any, any, ReportRow> {
-  const { report, sort } = request
-  let query = executor(request).selectFrom(base(request).as('r')).selectAll('r')
-  query = query.orderBy(sql.ref(`r.${sort.key}`), (ob) => (sort.descending ? ob.desc() : ob.asc()).nullsLast())
-  for (const key of report.rowKey) if (key !== sort.key) query = query.orderBy(sql.ref(`r.${key}`))
-  return query
-}
-
 const COUNT = '__ll_count'
 const SUM_PREFIX = '__ll_sum_'
+
+/** The report's rows as subquery `r`, ordered by the request's sort and then the row key. */
+export function orderedRows(request: ReportRequest): SelectQueryBuilder<any, any, ReportRow> {
+  return inReportOrder(request, executor(request).selectFrom(base(request).as('r')).selectAll('r'))
+}
+
+/** Orders rows of `r` by the request's sort, then the row key (so pages never overlap). */
+function inReportOrder<Q extends SelectQueryBuilder<any, any, any>>(request: ReportRequest, query: Q): Q {
+  const { report, sort } = request
+  let ordered = query.orderBy(sql.ref(`r.${sort.key}`), (ob) => (sort.descending ? ob.desc() : ob.asc()).nullsLast()) as Q
+  for (const key of report.rowKey) if (key !== sort.key) ordered = ordered.orderBy(sql.ref(`r.${key}`)) as Q
+  return ordered
+}
+
+/** The row count and the sums of the `total: true` columns of `r`, one row per `totalsBy` group. */
+function groupTotals(request: ReportRequest, rows: SelectQueryBuilder<any, any, any>): SelectQueryBuilder<any, any, ReportRow> {
+  const summed = request.columns.filter((c) => c.total)
+  const by = summed.length ? request.report.totalsBy ?? [] : []
+  let query = rows.select([
+    sql<string>`count(*)`.as(COUNT),
+    ...by.map((k) => sql.ref(`r.${k}`).as(k)),
+    ...summed.map((c) => sql<string>`coalesce(sum(${sql.ref(`r.${c.key}`)}), 0)::text`.as(c.key)),
+  ])
+  for (const key of by) query = query.groupBy(sql.ref(`r.${key}`)).orderBy(sql.ref(`r.${key}`))
+  return query
+}
 
 /**
  * One page of rows, the row count and the totals, in one execution of the report's query (an
@@ -90,22 +107,11 @@ const SUMMARY = '__ll_summary'
  * end has no row to carry it and asks again.
  */
 async function pageWithGroupTotals(request: ReportRequest): Promise<ReportResult> {
-  const { report, sort, pageSize, page } = request
-  const summed = request.columns.filter((c) => c.total)
-  const by = report.totalsBy ?? []
+  const { pageSize, page } = request
   const db = executor(request)
-  let groups = db.selectFrom('r')
-    .select([
-      sql<string>`count(*)`.as('n'),
-      ...by.map((k) => sql.ref(`r.${k}`).as(k)),
-      ...summed.map((c) => sql<string>`coalesce(sum(${sql.ref(`r.${c.key}`)}), 0)::text`.as(c.key)),
-    ])
-  for (const key of by) groups = groups.groupBy(sql.ref(`r.${key}`)).orderBy(sql.ref(`r.${key}`))
-  const summary = db.selectFrom(groups.as('g')).select(sql<unknown>`coalesce(json_agg(g), '[]')`.as('s'))
-  let query = db.with((cte) => cte('r').materialized(), () => base(request))
-    .selectFrom('r').selectAll('r').select(summary.as(SUMMARY))
-  query = query.orderBy(sql.ref(`r.${sort.key}`), (ob) => (sort.descending ? ob.desc() : ob.asc()).nullsLast())
-  for (const key of report.rowKey) if (key !== sort.key) query = query.orderBy(sql.ref(`r.${key}`))
+  const summary = db.selectFrom(groupTotals(request, db.selectFrom('r')).as('g')).select(sql<unknown>`coalesce(json_agg(g), '[]')`.as('s'))
+  const query = inReportOrder(request, db.with((cte) => cte('r').materialized(), () => base(request))
+    .selectFrom('r').selectAll('r').select(summary.as(SUMMARY)))
   const raw = (await query.limit(pageSize).offset((page - 1) * pageSize).execute()) as ReportRow[]
   const first = raw[0]
   if (!first) {
@@ -115,8 +121,8 @@ async function pageWithGroupTotals(request: ReportRequest): Promise<ReportResult
   const json = first[SUMMARY]
   const parsed = (typeof json === 'string' ? JSON.parse(json) : json) as Array<Record<string, unknown>>
   const rows = raw.map(({ [SUMMARY]: _, ...row }) => row)
-  const total = parsed.reduce((n, g) => n + Number(g.n), 0)
-  const totals = parsed.map(({ n: _, ...rest }) => rest)
+  const total = parsed.reduce((n, g) => n + Number(g[COUNT]), 0)
+  const totals = parsed.map(({ [COUNT]: _, ...rest }) => rest)
   return { rows, total, totals, page, pageSize }
 }
 
@@ -128,14 +134,7 @@ export async function reportTotals(request: ReportRequest): Promise<ReportRow[]>
 async function summarise(request: ReportRequest): Promise<{ total: number; totals: ReportRow[] }> {
   const summed = request.columns.filter((c) => c.total)
   const by = summed.length ? request.report.totalsBy ?? [] : []
-  let query = executor(request).selectFrom(base(request).as('r'))
-    .select([
-      sql<string>`count(*)`.as(COUNT),
-      ...by.map((k) => sql.ref(`r.${k}`).as(k)),
-      ...summed.map((c) => sql<string>`coalesce(sum(${sql.ref(`r.${c.key}`)}), 0)::text`.as(c.key)),
-    ])
-  for (const key of by) query = query.groupBy(sql.ref(`r.${key}`)).orderBy(sql.ref(`r.${key}`))
-  const groups = (await query.execute()) as ReportRow[]
+  const groups = (await groupTotals(request, executor(request).selectFrom(base(request).as('r'))).execute()) as ReportRow[]
   // Without a group-by, an empty result still gives one row (count 0, sums 0); with one, no rows.
   const total = groups.reduce((n, g) => n + Number(g[COUNT]), 0)
   const totals = summed.length ? groups.filter((g) => Number(g[COUNT]) > 0 || !by.length).map(({ [COUNT]: _, ...rest }) => rest) : []
