@@ -251,8 +251,13 @@ export function actionsFor(report: AnyReport, tab: string | undefined): RowActio
   return !actions.tabs || (tab !== undefined && actions.tabs.includes(tab)) ? actions : undefined
 }
 
-/** A report view's canonical query as the selection form sends it back (what URLSearchParams writes). */
-const RETURN_QUERY = /^[A-Za-z0-9_.~%+=&*-]{0,2000}$/
+/**
+ * Whether `text` looks like a canonical report query (what URLSearchParams writes: no quote, angle
+ * bracket, space or `#`), so it is safe to put back into a Location header.
+ */
+export function isCanonicalQuery(text: string): boolean {
+  return /^[A-Za-z0-9_.~%+=&*-]{0,2000}$/.test(text)
+}
 
 /**
  * Where a row action sends the browser afterwards: the report view the form was posted from
@@ -264,5 +269,5 @@ export function selectionReturnPath(report: AnyReport, back: unknown): string | 
   const prefix = `/reports/${report.id}`
   if (back === prefix) return back
   if (!back.startsWith(`${prefix}?`)) return undefined
-  return RETURN_QUERY.test(back.slice(prefix.length + 1)) ? back : undefined
+  return isCanonicalQuery(back.slice(prefix.length + 1)) ? back : undefined
 }

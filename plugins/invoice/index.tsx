@@ -7,16 +7,13 @@ import { can } from '../../core/access/ability.ts'
 import { HttpProblem } from '../../core/http/problem.ts'
 import { flash, page, redirect } from '../../core/http/render.tsx'
 import { definePlugin } from '../../core/plugins/define.ts'
-import { selectionReturnPath } from '../../core/reports/define.ts'
+import { isCanonicalQuery, selectionReturnPath } from '../../core/reports/define.ts'
 import { runReport } from '../../core/reports/engine.ts'
 import { queryInput, type ParamsOf } from '../../core/reports/params.ts'
 import { parseReportRequest } from '../../core/reports/request.ts'
 import { applyInvoiceAction, INVOICE_ACTIONS, MAX_SELECTION, summarise, type InvoiceAction } from './actions.ts'
 import { invoiceReport } from './invoice-report.ts'
 import { SelectionPage, type SelectionRow } from './views.tsx'
-
-/** A canonical report query (what URLSearchParams writes): safe to put back into a Location. */
-const SAFE_QUERY = /^[A-Za-z0-9_.~%+=&*-]{0,2000}$/
 
 export const invoiceReportPlugin = definePlugin({
   id: 'invoice',
@@ -58,7 +55,7 @@ export const invoiceReportPlugin = definePlugin({
       if (ids.length > MAX_SELECTION) throw new HttpProblem(400, `invoiceId: choose at most ${MAX_SELECTION} invoices at a time`, { invoiceId: 'Too many invoices' })
       // Back to the report view the selection came from, or to this plugin's selection page.
       const back = selectionReturnPath(invoiceReport, body.back)
-        ?? (typeof body.back === 'string' && SAFE_QUERY.test(body.back) && body.back ? `/invoice?${body.back}` : '/invoice')
+        ?? (typeof body.back === 'string' && isCanonicalQuery(body.back) && body.back ? `/invoice?${body.back}` : '/invoice')
       if (!ids.length) {
         await flash(c, 'info', 'Choose at least one invoice first.')
         return redirect(c, back)
