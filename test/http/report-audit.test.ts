@@ -8,6 +8,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { accountsReport } from '../../plugins/organisations/accounts-report.ts'
 import { Agent, signedIn } from '../support/agent.ts'
+import { apiCall, runFinished } from '../support/report-runs.ts'
 import { addRole, addUser, ADMIN, dbLabel, seedTree, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
 
 const test = suite(`report exports in the audit log (${dbLabel})`)
@@ -29,41 +30,23 @@ test.before(async () => {
 })
 test.after(async () => { await rt?.dispose() })
 
-async function api(agent: Agent, method: string, path: string, body?: unknown) {
-  const token = await agent.csrf('/')
-  const res = await agent.request(path, {
-    method, body: body === undefined ? undefined : JSON.stringify(body),
-    headers: { 'content-type': 'application/json', 'x-csrf-token': token, 'sec-fetch-site': 'same-origin', accept: 'application/json' },
-  })
-  const text = await res.text()
-  return { status: res.status, json: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {}, text }
-}
 
 async function entries(agent: Agent, subject: string): Promise<any[]> {
-  const { status, json } = await api(agent, 'GET', `/api/v1/audit-log?subject=${subject}`)
+  const { status, json } = await apiCall(agent, 'GET', `/api/v1/audit-log?subject=${subject}`)
   assert.is(status, 200)
   return json.entries
 }
 
-async function finished(agent: Agent, id: number): Promise<any> {
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const { json } = await api(agent, 'GET', `/api/v1/report-runs/${id}`)
-    if (['completed', 'failed', 'cancelled'].includes(json.run.status)) return json.run
-    if (Date.now() > deadline) throw new Error(`run ${id} still ${json.run.status}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 test('a download streamed at once is audited with its report, format and filters; refusals are not', async () => {
   const before = (await entries(alpha, 'Report')).length
-  const denied = await api(reader, 'GET', `/api/v1/reports/${REPORT}.csv`)
+  const denied = await apiCall(reader, 'GET', `/api/v1/reports/${REPORT}.csv`)
   assert.is(denied.status, 403)
-  const bad = await api(alpha, 'GET', `/api/v1/reports/${REPORT}.csv?accountType=nobody`)
+  const bad = await apiCall(alpha, 'GET', `/api/v1/reports/${REPORT}.csv?accountType=nobody`)
   assert.is(bad.status, 400)
   assert.is((await entries(alpha, 'Report')).length, before, 'a refused export leaves no row')
 
-  const res = await api(alpha, 'GET', `/api/v1/reports/${REPORT}.csv?delimiter=pipe&name=Alpha%20accounts&accountType=customer`)
+  const res = await apiCall(alpha, 'GET', `/api/v1/reports/${REPORT}.csv?delimiter=pipe&name=Alpha%20accounts&accountType=customer`)
   assert.is(res.status, 200)
   const mine = await entries(alpha, 'Report')
   assert.is(mine.length, before + 1)
@@ -84,15 +67,15 @@ test('a download streamed at once is audited with its report, format and filters
 })
 
 test('a background run is audited when queued, downloaded and deleted; a cancel is audited', async () => {
-  const started = await api(alpha, 'POST', `/api/v1/reports/${REPORT}/runs`, { format: 'xlsx', name: 'Audited run' })
+  const started = await apiCall(alpha, 'POST', `/api/v1/reports/${REPORT}/runs`, { format: 'xlsx', name: 'Audited run' })
   assert.is(started.status, 202)
   const id = started.json.id
-  const run = await finished(alpha, id)
+  const run = await runFinished(alpha, id)
   assert.is(run.status, 'completed')
   const download = await alpha.request(`/api/v1/report-runs/${id}/download`)
   assert.is(download.status, 200)
   await download.arrayBuffer()
-  assert.is((await api(alpha, 'DELETE', `/api/v1/report-runs/${id}`)).status, 204)
+  assert.is((await apiCall(alpha, 'DELETE', `/api/v1/report-runs/${id}`)).status, 204)
 
   const trail = (await entries(alpha, 'ReportRun')).filter((e) => e.subjectId === String(id))
   assert.equal(trail.map((e) => e.action), ['delete', 'download', 'create'])
@@ -113,7 +96,7 @@ test('cancelling a queued run writes one cancel row; cancelling it again writes 
   const { id } = await rt.database.db.insertInto('report_runs').values({
     org_id: tree.operator.id, user_id: null, report_id: REPORT, subject: 'Organisation', report_title: 'Accounts', name: 'To cancel', format: 'csv',
   } as never).returning('id').executeTakeFirstOrThrow()
-  const cancelled = await api(op, 'DELETE', `/api/v1/report-runs/${id}`)
+  const cancelled = await apiCall(op, 'DELETE', `/api/v1/report-runs/${id}`)
   assert.is(cancelled.status, 200)
   assert.is(cancelled.json.run.status, 'cancelled')
   assert.is((await op.postForm(`/reports/runs/${id}/cancel`, {})).status, 303)

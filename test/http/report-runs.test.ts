@@ -15,6 +15,7 @@ import { parseReportRequest } from '../../core/reports/request.ts'
 import { ScopedDb } from '../../core/tenancy/scoped-db.ts'
 import { accountsReport } from '../../plugins/organisations/accounts-report.ts'
 import { Agent, signedIn } from '../support/agent.ts'
+import { apiCall, runFinished } from '../support/report-runs.ts'
 import { addRole, addUser, ADMIN, dbLabel, seedTree, testRuntime, type TestRuntime, type Tree } from '../support/fixture.ts'
 
 const test = suite(`report runs: pages and API (${dbLabel})`)
@@ -40,28 +41,7 @@ test.before(async () => {
 })
 test.after(async () => { await rt?.dispose() })
 
-async function api(agent: Agent, method: string, path: string, body?: unknown) {
-  const token = await agent.csrf('/')
-  const res = await agent.request(path, {
-    method, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    headers: { 'content-type': 'application/json', 'x-csrf-token': token, 'sec-fetch-site': 'same-origin', accept: 'application/json' },
-  })
-  const text = await res.text()
-  let json: any = {}
-  try { json = text ? JSON.parse(text) : {} } catch { json = { text } }
-  return { status: res.status, json, headers: res.headers }
-}
 
-/** Waits for the job worker (0.5 s polling in tests) to finish a run. */
-async function finished(agent: Agent, id: number): Promise<any> {
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const { json } = await api(agent, 'GET', `/api/v1/report-runs/${id}`)
-    if (['completed', 'failed', 'cancelled'].includes(json.run.status)) return json.run
-    if (Date.now() > deadline) throw new Error(`run ${id} still ${json.run.status}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 async function directExport(org: keyof Tree, run: ReportRunRow): Promise<Buffer> {
   const search = new URLSearchParams(run.query)
@@ -86,11 +66,11 @@ async function insertRun(org: keyof Tree, extra: Record<string, unknown> = {}): 
 }
 
 test('POST /api/v1/reports/:id/runs queues a run (202) that completes; the download equals a direct export', async () => {
-  const { status, json } = await api(op, 'POST', `/api/v1/reports/${REPORT}/runs`, { format: 'csv', delimiter: 'pipe', bom: 1, name: 'All accounts', description: 'For the board', accountType: 'customer' })
+  const { status, json } = await apiCall(op, 'POST', `/api/v1/reports/${REPORT}/runs`, { format: 'csv', delimiter: 'pipe', bom: 1, name: 'All accounts', description: 'For the board', accountType: 'customer' })
   assert.is(status, 202, JSON.stringify(json))
   assert.is(json.status, 'queued')
   assert.is(json.url, `/api/v1/report-runs/${json.id}`)
-  const run = await finished(op, json.id)
+  const run = await runFinished(op, json.id)
   assert.is(run.status, 'completed', run.error)
   assert.is(run.name, 'All accounts')
   assert.is(run.description, 'For the board')
@@ -123,7 +103,7 @@ test('the report form starts a run (303 to its progress page), which shows progr
   const first = await (await op.get(location)).text()
   assert.match(first, /Accounts from the form/)
   assert.match(first, /is being generated/)
-  await finished(op, id)
+  await runFinished(op, id)
   const html = await (await op.get(location)).text()
   assert.match(html, /Ready: <a href="\/reports\/runs\/\d+\/download"/)
   assert.not.match(html, /hx-trigger="every 1s"/)
@@ -153,22 +133,22 @@ test('a partial run is never downloadable: 409 with a reason', async () => {
     const finishedAt = status === 'failed' || status === 'cancelled' ? new Date() : null
     const id = await insertRun('operator', { status, attempts: 1, chunks: 1, finished_at: finishedAt })
     await db.insertInto('report_run_chunks').values({ run_id: id, org_id: tree.operator.id, attempt: 1, seq: 0, data: Buffer.from('partial') }).execute()
-    const res = await api(op, 'GET', `/api/v1/report-runs/${id}/download`)
+    const res = await apiCall(op, 'GET', `/api/v1/report-runs/${id}/download`)
     assert.is(res.status, 409, status)
     assert.match(res.json.error.message, /cannot be downloaded/)
     assert.is((await op.get(`/reports/runs/${id}/download`)).status, 409)
-    assert.is((await api(op, 'GET', `/api/v1/report-runs/${id}`)).json.run.downloadUrl, null)
+    assert.is((await apiCall(op, 'GET', `/api/v1/report-runs/${id}`)).json.run.downloadUrl, null)
   }
 })
 
 test('cancelling a queued run (DELETE) cancels it at once; a finished run is deleted (204)', async () => {
   const id = await insertRun('operator')
-  const cancelled = await api(op, 'DELETE', `/api/v1/report-runs/${id}`)
+  const cancelled = await apiCall(op, 'DELETE', `/api/v1/report-runs/${id}`)
   assert.is(cancelled.status, 200)
   assert.is(cancelled.json.run.status, 'cancelled')
-  const deleted = await api(op, 'DELETE', `/api/v1/report-runs/${id}`)
+  const deleted = await apiCall(op, 'DELETE', `/api/v1/report-runs/${id}`)
   assert.is(deleted.status, 204)
-  assert.is((await api(op, 'GET', `/api/v1/report-runs/${id}`)).status, 404)
+  assert.is((await apiCall(op, 'GET', `/api/v1/report-runs/${id}`)).status, 404)
 })
 
 test('cancelling a running run from its page flags it; the page says so', async () => {
@@ -187,12 +167,12 @@ test('bad parameters are a 400 naming the key; an unknown report is a 404', asyn
     [{ org: tree.betaCustomer.id }, 'org'], [{ delimiter: 'tab' }, 'delimiter'], [{ format: 3 }, 'format'],
   ]
   for (const [body, key] of cases) {
-    const res = await api(alpha, 'POST', `/api/v1/reports/${REPORT}/runs`, body)
+    const res = await apiCall(alpha, 'POST', `/api/v1/reports/${REPORT}/runs`, body)
     assert.is(res.status, 400, JSON.stringify(body))
     assert.match(res.json.error.message, new RegExp(`^${key}:`))
   }
-  assert.is((await api(op, 'POST', `/api/v1/reports/${REPORT}/runs`, 'not json')).status, 400)
-  assert.is((await api(op, 'POST', '/api/v1/reports/nope.nothing/runs', {})).status, 404)
+  assert.is((await apiCall(op, 'POST', `/api/v1/reports/${REPORT}/runs`, 'not json')).status, 400)
+  assert.is((await apiCall(op, 'POST', '/api/v1/reports/nope.nothing/runs', {})).status, 404)
   const page = await op.postForm(`/reports/${REPORT}/runs`, { period: 'fortnight' })
   assert.is(page.status, 400)
   assert.match(await page.text(), /period: use one of/)
@@ -200,39 +180,39 @@ test('bad parameters are a 400 naming the key; an unknown report is a 404', asyn
 })
 
 test('without export: 403 to start or download; read still shows the run', async () => {
-  assert.is((await api(reader, 'POST', `/api/v1/reports/${REPORT}/runs`, {})).status, 403)
+  assert.is((await apiCall(reader, 'POST', `/api/v1/reports/${REPORT}/runs`, {})).status, 403)
   assert.is((await reader.postForm(`/reports/${REPORT}/runs`, {})).status, 403)
-  const { json } = await api(op, 'POST', `/api/v1/reports/${REPORT}/runs`, { name: 'Seen by the reader' })
-  await finished(op, json.id)
-  assert.is((await api(reader, 'GET', `/api/v1/report-runs/${json.id}`)).status, 200)
-  assert.is((await api(reader, 'GET', `/api/v1/report-runs/${json.id}/download`)).status, 403)
+  const { json } = await apiCall(op, 'POST', `/api/v1/reports/${REPORT}/runs`, { name: 'Seen by the reader' })
+  await runFinished(op, json.id)
+  assert.is((await apiCall(reader, 'GET', `/api/v1/report-runs/${json.id}`)).status, 200)
+  assert.is((await apiCall(reader, 'GET', `/api/v1/report-runs/${json.id}/download`)).status, 403)
   assert.is((await reader.get(`/reports/runs/${json.id}/download`)).status, 403)
-  assert.is((await api(reader, 'DELETE', `/api/v1/report-runs/${json.id}`)).status, 403)
+  assert.is((await apiCall(reader, 'DELETE', `/api/v1/report-runs/${json.id}`)).status, 403)
   const page = await (await reader.get(`/reports/runs/${json.id}`)).text()
   assert.not.match(page, /\/download/)
 })
 
 test('a run of another subtree is a 404 everywhere, and absent from the archive', async () => {
-  const { json } = await api(alpha, 'POST', `/api/v1/reports/${REPORT}/runs`, { name: 'Alpha secret export' })
-  const run = await finished(alpha, json.id)
+  const { json } = await apiCall(alpha, 'POST', `/api/v1/reports/${REPORT}/runs`, { name: 'Alpha secret export' })
+  const run = await runFinished(alpha, json.id)
   assert.is(run.status, 'completed')
-  for (const path of [`/api/v1/report-runs/${json.id}`, `/api/v1/report-runs/${json.id}/download`]) assert.is((await api(beta, 'GET', path)).status, 404)
-  assert.is((await api(beta, 'DELETE', `/api/v1/report-runs/${json.id}`)).status, 404)
+  for (const path of [`/api/v1/report-runs/${json.id}`, `/api/v1/report-runs/${json.id}/download`]) assert.is((await apiCall(beta, 'GET', path)).status, 404)
+  assert.is((await apiCall(beta, 'DELETE', `/api/v1/report-runs/${json.id}`)).status, 404)
   assert.is((await beta.get(`/reports/runs/${json.id}`)).status, 404)
   assert.is((await beta.get(`/reports/runs/${json.id}/download`)).status, 404)
   assert.is((await beta.postForm(`/reports/runs/${json.id}/cancel`, {})).status, 404)
   assert.is((await beta.postForm(`/reports/archive/${json.id}/delete`, {})).status, 404)
   const archive = await (await beta.get('/reports/archive')).text()
   assert.not.match(archive, /Alpha secret export/)
-  const list = await api(beta, 'GET', '/api/v1/report-runs')
+  const list = await apiCall(beta, 'GET', '/api/v1/report-runs')
   assert.not.ok(list.json.runs.some((r: any) => r.id === json.id))
   // The operator above sees it.
-  assert.ok((await api(op, 'GET', '/api/v1/report-runs?limit=500')).json.runs.some((r: any) => r.id === json.id))
+  assert.ok((await apiCall(op, 'GET', '/api/v1/report-runs?limit=500')).json.runs.some((r: any) => r.id === json.id))
 })
 
 test('the archive lists, filters, pages and deletes generated reports', async () => {
-  const { json } = await api(alpha, 'POST', `/api/v1/reports/${REPORT}/runs`, { name: 'Archive me', format: 'xlsx' })
-  await finished(alpha, json.id)
+  const { json } = await apiCall(alpha, 'POST', `/api/v1/reports/${REPORT}/runs`, { name: 'Archive me', format: 'xlsx' })
+  await runFinished(alpha, json.id)
   const html = await (await alpha.get('/reports/archive')).text()
   assert.match(html, /Archive me/)
   assert.match(html, /XLSX/)
@@ -241,11 +221,11 @@ test('the archive lists, filters, pages and deletes generated reports', async ()
   const failed = await (await alpha.get('/reports/archive?status=failed')).text()
   assert.not.match(failed, /Archive me/)
   assert.is((await alpha.get('/reports/archive?status=bogus')).status, 400)
-  const filtered = await api(alpha, 'GET', `/api/v1/report-runs?status=completed&report=${REPORT}&limit=1`)
+  const filtered = await apiCall(alpha, 'GET', `/api/v1/report-runs?status=completed&report=${REPORT}&limit=1`)
   assert.is(filtered.status, 200)
   assert.is(filtered.json.runs.length, 1)
   assert.ok(filtered.json.total >= 1)
-  assert.is((await api(alpha, 'GET', '/api/v1/report-runs?status=bogus')).status, 422)
+  assert.is((await apiCall(alpha, 'GET', '/api/v1/report-runs?status=bogus')).status, 422)
   const file = await alpha.get(`/reports/runs/${json.id}/download`)
   assert.match(file.headers.get('content-type')!, /spreadsheetml/)
   assert.is(Buffer.from(await file.arrayBuffer()).subarray(0, 2).toString('latin1'), 'PK')

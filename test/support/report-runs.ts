@@ -1,11 +1,13 @@
 /**
  * A test-only plugin with a report big enough to watch a background export run and cancel it:
- * `rows` rows per organisation in scope, from generate_series, through the scoped handle.
+ * `rows` rows per organisation in scope, from generate_series, through the scoped handle. And the
+ * two calls the run tests share: a JSON API call, and waiting for a run to finish.
  */
 import { sql } from 'kysely'
 import { definePlugin } from '../../core/plugins/define.ts'
 import { defineReport } from '../../core/reports/define.ts'
 import { integerParam, orgScopeParam } from '../../core/reports/params.ts'
+import type { Agent } from './agent.ts'
 
 export const bigReport = defineReport({
   id: 'runtest.big',
@@ -28,3 +30,27 @@ export const bigReport = defineReport({
 })
 
 export const runTestPlugin = definePlugin({ id: 'runtest', title: 'Run tests', reports: [bigReport] })
+
+/** A JSON API call as a signed-in browser would make it (CSRF header, same-origin): status, body, headers. */
+export async function apiCall(agent: Agent, method: string, path: string, body?: unknown) {
+  const token = await agent.csrf('/')
+  const res = await agent.request(path, {
+    method, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    headers: { 'content-type': 'application/json', 'x-csrf-token': token, 'sec-fetch-site': 'same-origin', accept: 'application/json' },
+  })
+  const text = await res.text()
+  let json: any = {}
+  try { json = text ? JSON.parse(text) : {} } catch { json = { text } }
+  return { status: res.status, json, headers: res.headers }
+}
+
+/** Waits for the job worker (0.5 s polling in tests) to finish a run; its JSON. */
+export async function runFinished(agent: Agent, id: number): Promise<any> {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const { json } = await apiCall(agent, 'GET', `/api/v1/report-runs/${id}`)
+    if (['completed', 'failed', 'cancelled'].includes(json.run.status)) return json.run
+    if (Date.now() > deadline) throw new Error(`run ${id} still ${json.run.status}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
