@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
+import { lookupHandle } from '../db/database.ts'
 import { grantColumns, grantsFromColumns, type UserGrants } from '../access/ability.ts'
 import type { Database, OrganisationRow } from '../db/schema.ts'
 
@@ -54,7 +55,7 @@ export async function createSession(db: Kysely<Database>, userId: number, meta: 
 export async function findSession(db: Kysely<Database>, token: string): Promise<SessionUser | undefined> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined
   const id = hashToken(token)
-  const row = await db.selectFrom('sessions as s')
+  const row = await lookupHandle(db).selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .innerJoin('organisations as o', 'o.id', 'u.org_id')
     .select(['s.id', 's.created_at', 's.last_seen_at', 's.expires_at', 'u.id as user_id', 'u.email', 'u.name', 'u.org_id', 'u.status'])

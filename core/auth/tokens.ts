@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
+import { lookupHandle } from '../db/database.ts'
 import { grantColumns, grantsFromColumns } from '../access/ability.ts'
 import type { Database, OrganisationRow } from '../db/schema.ts'
 import { hashToken, type SessionUser } from './sessions.ts'
@@ -49,7 +50,7 @@ export interface TokenUser extends Omit<SessionUser, 'sessionId' | 'createdAt'> 
 export async function findApiToken(db: Kysely<Database>, token: string): Promise<TokenUser | undefined> {
   if (!TOKEN_SHAPE.test(token)) return undefined
   // The scope is the token's organisation, and only while it lies inside the user's own subtree.
-  const row = await db.selectFrom('api_tokens as t')
+  const row = await lookupHandle(db).selectFrom('api_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
     .innerJoin('organisations as uo', 'uo.id', 'u.org_id')
     .innerJoin('organisations as o', 'o.id', 't.org_id')

@@ -10,8 +10,26 @@ import { AppShell, Document } from '../../views/AppShell.tsx'
 import { FlashMessage, type Flash } from '../../views/Flash.tsx'
 import type { AppEnv } from './env.ts'
 
+/**
+ * Whether to answer with the content alone. htmx 4 marks a request `HX-Request-Type: full` when the
+ * target is the body *or* when it selects parts of the response (`hx-select`); the second kind still
+ * names its target (`HX-Target: div#report-results`), and the content holds every selected part,
+ * so only a body-targeted request (a boosted link) gets the whole page.
+ */
 export function isFragmentRequest(c: Context): boolean {
-  return c.req.header('hx-request') === 'true' && c.req.header('hx-request-type') !== 'full'
+  if (c.req.header('hx-request') !== 'true') return false
+  if (c.req.header('hx-request-type') !== 'full') return true
+  const target = c.req.header('hx-target')
+  return target !== undefined && target !== '' && !/^body\b/i.test(target)
+}
+
+/**
+ * The id of the element an htmx request will swap (`HX-Target: div#report-results` gives
+ * `report-results`), so a handler can render just that part and the parts it selects out of band.
+ */
+export function htmxTargetId(c: Context): string | undefined {
+  if (c.req.header('hx-request') !== 'true') return undefined
+  return /#([\w-]+)$/.exec(c.req.header('hx-target') ?? '')?.[1]
 }
 
 export interface PageOptions {

@@ -12,12 +12,12 @@ import { Hono, type Context } from 'hono'
 import { sql, type SelectQueryBuilder } from 'kysely'
 import { ReportCatalogue } from '../../views/reports/ReportCatalogue.tsx'
 import { OrgOptions, type OrgChoice } from '../../views/reports/FilterForm.tsx'
-import { ReportPage, viewHref, type ReportPageProps } from '../../views/reports/ReportPage.tsx'
+import { ReportPage, ReportResultsUpdate, RESULTS_ID, viewHref, type ReportPageProps } from '../../views/reports/ReportPage.tsx'
 import type { ChartProps } from '../../views/reports/Chart.tsx'
 import type { Database } from '../db/schema.ts'
 import type { AppEnv } from '../http/env.ts'
 import { HttpProblem, notFound } from '../http/problem.ts'
-import { isFragmentRequest, page } from '../http/render.tsx'
+import { htmxTargetId, isFragmentRequest, page } from '../http/render.tsx'
 import { renderChartSvg } from './chart.ts'
 import { actionsFor, formatsOf, type AnyReport, type ExportFormat } from './define.ts'
 import { chartData, chartsFor, runReport } from './engine.ts'
@@ -99,6 +99,8 @@ async function showReport(c: Context<AppEnv>, report: AnyReport): Promise<Respon
   const raw = tidy(new URL(c.req.url).searchParams)
   const now = new Date()
   const fragment = isFragmentRequest(c)
+  // A swap of the results (filter, tab, sort, page) gets them and the out-of-band parts, not the form.
+  const resultsOnly = fragment && htmxTargetId(c) === RESULTS_ID
   const props: { -readonly [K in keyof ReportPageProps]: ReportPageProps[K] } = {
     report, raw, defaults: {}, errors: {}, chosenOrgs: [], orgSuggestions: [], csrfToken: c.var.csrfToken,
     exportFormats: c.var.ability.can('export', report.subject) ? formatsOf(report) : undefined,
@@ -115,22 +117,24 @@ async function showReport(c: Context<AppEnv>, report: AnyReport): Promise<Respon
     for (const [name, param] of Object.entries(report.params as ParamsShape)) {
       if (param.kind === 'organisations') props.chosenOrgs = [...(request.context.params[name] as OrgScope).orgs]
     }
-    // The period's days as resolved now: what a switch to "Custom range" starts from (so its default is not worked out).
-    const defaults = await defaultsOf(c, report, now, (param) => param.kind === 'period')
-    for (const [name, param] of Object.entries(report.params as ParamsShape)) if (param.kind === 'period') defaults[name] = request.context.params[name]
-    props.defaults = defaults
+    if (!resultsOnly) {
+      // The period's days as resolved now: what a switch to "Custom range" starts from (so its default is not worked out).
+      const defaults = await defaultsOf(c, report, now, (param) => param.kind === 'period')
+      for (const [name, param] of Object.entries(report.params as ParamsShape)) if (param.kind === 'period') defaults[name] = request.context.params[name]
+      props.defaults = defaults
+    }
     if (fragment) c.header('HX-Push-Url', viewHref(report.id, query, { page: result.page > 1 ? String(result.page) : undefined }))
   } catch (error) {
     if (!(error instanceof ReportParamError)) throw error
     status = 400
     props.errors = { [error.key]: error.fields?.[error.key] ?? error.message }
     props.problem = error.message
-    props.defaults = await defaultsOf(c, report, now)
+    if (!resultsOnly) props.defaults = await defaultsOf(c, report, now)
     if (hasOrgParam(report)) props.chosenOrgs = await orgsByIds(c, raw)
   }
   // The datalist is part of the form, which an htmx swap leaves alone: only full pages need it.
   if (!fragment && hasOrgParam(report)) props.orgSuggestions = await findOrganisations(c, '')
-  return page(c, { title: report.title, status, body: <ReportPage {...props} /> })
+  return page(c, { title: report.title, status, body: resultsOnly ? <ReportResultsUpdate {...props} /> : <ReportPage {...props} /> })
 }
 
 /** "Download now": checks the request, then sends the browser to the API's streamed download. */

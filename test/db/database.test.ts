@@ -2,6 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { sql, type Kysely } from 'kysely'
 import type { Job } from 'pg-boss'
+import { lookupHandle } from '../../core/db/database.ts'
 import { migrateAll, MIGRATION_SCHEMA, pendingMigrations } from '../../core/db/migrate.ts'
 import type { Database } from '../../core/db/schema.ts'
 import { definePlugin } from '../../core/plugins/define.ts'
@@ -136,6 +137,20 @@ db('PostgreSQL connections run without JIT and with custom plans for every execu
   // Several at once, so more than one pooled connection answers.
   const answers = await Promise.all(Array.from({ length: 6 }, () => sql<{ jit: string; mode: string }>`select current_setting('jit') as jit, current_setting('plan_cache_mode') as mode, pg_sleep(0.05)`.execute(kysely)))
   for (const { rows } of answers) assert.equal({ jit: rows[0]!.jit, mode: rows[0]!.mode }, { jit: 'off', mode: 'force_custom_plan' })
+})
+
+db('key lookups run on their own connections, where PostgreSQL may reuse a generic plan', async ({ kysely, rt }) => {
+  const lookups = lookupHandle(kysely)
+  if (rt.database.kind !== 'postgres') {
+    assert.is(lookups, kysely, 'one connection on PGlite: the same handle')
+    return
+  }
+  assert.is.not(lookups, kysely)
+  const ask = (handle: typeof kysely) => sql<{ jit: string; mode: string; pid: number }>`select current_setting('jit') as jit, current_setting('plan_cache_mode') as mode, pg_backend_pid() as pid`.execute(handle)
+  const lookup = (await ask(lookups)).rows[0]!
+  assert.equal({ jit: lookup.jit, mode: lookup.mode }, { jit: 'off', mode: 'auto' })
+  const main = await Promise.all(Array.from({ length: 4 }, () => ask(kysely)))
+  assert.ok(main.every(({ rows }) => rows[0]!.pid !== lookup.pid), 'not a connection of the main pool')
 })
 
 db.run()

@@ -100,6 +100,33 @@ test('an htmx request gets the fragment and the canonical URL to push', async ()
   assert.match(res.headers.get('vary') ?? '', 'HX-Request')
 })
 
+test('a swap of the results (what htmx 4 sends with hx-select) gets the results and the out-of-band parts, not the form', async () => {
+  const swap = { 'hx-request': 'true', 'hx-request-type': 'full', 'hx-target': 'div#report-results' }
+  const org = tree.alphaCustomer.id
+  const res = await operator.get(`/reports/organisations.accounts?${JANUARY}&org=${org}&sort=-events`, swap)
+  assert.is(res.status, 200)
+  const html = await res.text()
+  assert.not.match(html, '<html')
+  assert.not.match(html, 'id="report-filters"')
+  assert.not.match(html, 'id="org-options"')
+  assert.match(html, /<div id="report-results"[^>]*>[\s\S]*<table/)
+  assert.match(html, /<span id="report-state" hidden="">\s*<input type="hidden" name="sort" value="-events"\/>/)
+  assert.match(html, new RegExp(`<div id="org-chosen"[\\s\\S]*<option value="one" selected="">[\\s\\S]*name="org" value="${org}" checked=""`))
+  assert.match(html, new RegExp(`<span id="export-params" hidden="">[\\s\\S]*name="org" value="${org}"`))
+  assert.equal(tableNames(html).map(decode), [tree.alphaCustomer.name])
+  assert.is(res.headers.get('hx-push-url'), `/reports/organisations.accounts?${JANUARY}&org=${org}&sort=-events`)
+
+  const bad = await operator.get('/reports/organisations.accounts?period=custom&from=2026-02-30&to=2026-03-01', swap)
+  assert.is(bad.status, 400)
+  const badHtml = await bad.text()
+  assert.not.match(badHtml, 'id="report-filters"')
+  assert.match(badHtml, /id="report-results"[^>]*>\s*<p class="flash flash-error" role="alert">from: use a day/)
+
+  // A boosted link targets the body: the whole page.
+  const boosted = await operator.get(PAGE, { 'hx-request': 'true', 'hx-request-type': 'full', 'hx-target': 'body' })
+  assert.match(await boosted.text(), '<html')
+})
+
 test('sort links toggle the direction and set aria-sort', async () => {
   const html = await (await operator.get(PAGE)).text()
   assert.match(html, /<th scope="col" aria-sort="ascending"><a class="sort" href="\/reports\/organisations\.accounts\?[^"]*sort=-name"/)

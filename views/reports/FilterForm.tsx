@@ -93,12 +93,20 @@ export function OrgChosen(props: { param: ParamDefinition<any>; scope: string; c
   )
 }
 
+function requestedOrgs(raw: URLSearchParams): string[] {
+  return raw.getAll('org').flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)
+}
+
+/** The scope the select shows: as asked, else "only the chosen" once an organisation is named, else all. */
+export function chosenScope(raw: URLSearchParams, chosen: readonly OrgChoice[]): string {
+  return raw.get('scope') || (chosen.length || requestedOrgs(raw).length ? 'one' : 'all')
+}
+
 function OrgField(props: { param: ParamDefinition<any>; raw: URLSearchParams; chosen: readonly OrgChoice[]; suggestions: readonly OrgChoice[]; errors: FilterFormProps['errors'] }) {
   const chosenIds = new Set(props.chosen.map((o) => String(o.id)))
-  const rawOrgs = props.raw.getAll('org').flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)
   // A value that is not one of the chosen organisations (an unknown id, a typo) stays in the box, next to its error.
-  const typed = rawOrgs.find((v) => !chosenIds.has(v)) ?? ''
-  const scope = props.raw.get('scope') || (props.chosen.length || rawOrgs.length ? 'one' : 'all')
+  const typed = requestedOrgs(props.raw).find((v) => !chosenIds.has(v)) ?? ''
+  const scope = chosenScope(props.raw, props.chosen)
   const error = props.errors.org
   return (
     <div class="org-field">

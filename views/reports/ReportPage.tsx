@@ -7,18 +7,19 @@
  * A request that does not parse still shows the form, with the message next to its field, and the
  * same message at the top of the results (that is the part an htmx swap replaces).
  */
+import type { ParamsShape } from '../../core/reports/params.ts'
 import type { AnyReport, ExportFormat, RowActionsDefinition } from '../../core/reports/define.ts'
 import { CsrfField } from '../forms.tsx'
 import { Pager } from '../Pager.tsx'
 import { Chart, type ChartProps } from './Chart.tsx'
 import { DataTable } from './DataTable.tsx'
-import { ExportPanel } from './ExportPanel.tsx'
-import { FilterForm, type OrgChoice } from './FilterForm.tsx'
+import { ExportPanel, ExportParams } from './ExportPanel.tsx'
+import { chosenScope, FilterForm, OrgChosen, ReportState, type OrgChoice } from './FilterForm.tsx'
 
 export const RESULTS_ID = 'report-results'
 /**
  * Parts of the form that follow each swap: the kept tab/sort, the chosen organisations, the
- * export's params. An htmx response is the whole page body, so htmx finds them in the new form.
+ * export's params. A swap's response carries them beside the results ({@link ReportResultsUpdate}).
  */
 export const SELECT_OOB = '#report-state,#org-chosen,#export-params'
 
@@ -134,5 +135,22 @@ export function ReportPage(props: ReportPageProps) {
       )}
       <Results {...props} />
     </div>
+  )
+}
+
+/**
+ * The answer to an htmx request that swaps the results (a filter, a tab, a sort header, a page):
+ * the results and the parts of the form selected out of band ({@link SELECT_OOB}), not the whole
+ * page. The form itself stays as the reader left it.
+ */
+export function ReportResultsUpdate(props: ReportPageProps) {
+  const orgParam = Object.values(props.report.params as ParamsShape).find((param) => param.kind === 'organisations')
+  return (
+    <>
+      <ReportState raw={props.raw} />
+      {orgParam && <OrgChosen param={orgParam} scope={chosenScope(props.raw, props.chosenOrgs)} chosen={props.chosenOrgs} errors={props.errors} />}
+      {props.exportFormats && props.exportFormats.length > 0 && <ExportParams query={props.result?.query ?? ''} />}
+      <Results {...props} />
+    </>
   )
 }
