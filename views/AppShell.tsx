@@ -15,6 +15,8 @@ export interface ShellProps {
   readonly nav: readonly NavEntry[]
   readonly currentPath: string
   readonly flash: Flash | undefined
+  /** Shown under the header on every page: the notice of a finished report run (core/reports/run-notice.tsx). */
+  readonly notices?: Child
   readonly children?: Child
 }
 
@@ -76,6 +78,7 @@ export function AppShell(props: ShellProps) {
           </form>
         )}
       </header>
+      {props.notices}
       <div class="layout">
         <nav class="sidenav" aria-label="Main">
           <ul>

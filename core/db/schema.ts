@@ -476,6 +476,8 @@ export interface ReportRunTable {
   expires_at: Date | null
   content_type: string | null
   file_name: string | null
+  /** When the requester was shown how the run ended (the page notice); null while a notice is owed. */
+  notified_at: ColumnType<Date | null, Date | null | undefined, Date | null>
 }
 
 export interface ReportRunChunkTable {

@@ -8,6 +8,7 @@ import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { AppShell, Document } from '../../views/AppShell.tsx'
 import { FlashMessage, type Flash } from '../../views/Flash.tsx'
+import { RunNoticeRegion, runNoticeDue } from '../reports/run-notice.tsx'
 import type { AppEnv } from './env.ts'
 
 /**
@@ -56,6 +57,7 @@ export async function page(c: Context<AppEnv>, options: PageOptions): Promise<Re
       nav={user ? c.var.nav : []}
       currentPath={c.req.path}
       flash={flash}
+      notices={user && runNoticeDue(c, user.id) ? <RunNoticeRegion /> : undefined}
     >
       {options.body}
     </AppShell>,

@@ -3,6 +3,7 @@
  * the report pages (their paths are not report ids):
  *
  *   POST /reports/:id/runs              start a run from the report's form -> 303 to its progress page
+ *   GET  /reports/runs/notice           the caller's runs that have just ended, for the notice on every page
  *   GET  /reports/runs/:id              progress (polls itself while unfinished), then Download
  *   POST /reports/runs/:id/cancel       cancel a queued or running run
  *   GET  /reports/runs/:id/download     the file of a completed run
@@ -10,7 +11,8 @@
  *   POST /reports/archive/:id/delete    delete a finished run (cancels an unfinished one)
  *
  * Seeing a run needs `read` on its report's subject and the run in the caller's subtree;
- * downloading, cancelling and deleting need `export` as well.
+ * downloading, cancelling and deleting need `export` as well. A notice goes only to the user who
+ * started the run, and only while the run is in their subtree and they may read its report.
  */
 import { Hono, type Context } from 'hono'
 import { REPORT_RUN_STATUSES, type ReportRunRow, type ReportRunStatus } from '../db/schema.ts'
@@ -19,10 +21,15 @@ import { HttpProblem } from '../http/problem.ts'
 import { flash, page, redirect } from '../http/render.tsx'
 import { queryInput, ReportParamError } from './params.ts'
 import { parseReportRequest } from './request.ts'
-import { ArchivePage, RunPage } from './run-views.tsx'
-import { cancelRun, deleteRun, fileResponse, listRuns, requireCompleted, requireExport, startRun, UNFINISHED, visibleRun } from './runs.ts'
+import { expectRunNotice, forgetRunNotice } from './run-notice.tsx'
+import { ArchivePage, RunNotices, RunPage } from './run-views.tsx'
+import {
+  cancelRun, deleteRun, fileResponse, listRuns, markNotified, noticesOwed, requireCompleted, requireExport, startRun, UNFINISHED, visibleRun,
+} from './runs.ts'
 
 const ARCHIVE_PAGE_SIZE = 50
+/** Notices shown at once; more finished runs are summed up in one line. */
+const NOTICE_LIMIT = 3
 
 function runIdParam(c: Context<AppEnv>): number {
   const raw = c.req.param('id') ?? ''
@@ -106,7 +113,33 @@ export function reportRunRoutes(): Hono<AppEnv> {
     return redirect(c, '/reports/archive')
   })
 
-  app.get('/runs/:id', async (c) => showRun(c, await visibleRun(c.var.db, c.var.ability, runIdParam(c))))
+  // Before /runs/:id ("notice" is not a run id). Polled every few seconds, and only by pages of a
+  // user who started a run in this browser (core/reports/run-notice.tsx).
+  app.get('/runs/notice', async (c) => {
+    c.header('Cache-Control', 'no-store')
+    const userId = c.var.user?.id
+    if (userId === undefined) return c.body(null, 204)
+    const owed = await noticesOwed(c.var.db, userId)
+    const finished = owed.filter((run) => !UNFINISHED.includes(run.status)).map((run) => run.id)
+    const polling = finished.length < owed.length
+    // The usual answer while a run is going: nothing to swap, htmx polls again.
+    if (!finished.length && polling) return c.body(null, 204)
+    // A run of a report the user may no longer read ends silently.
+    const ended = (await markNotified(c.var.db, userId, finished)).filter((run) => c.var.ability.can('read', run.subject))
+    if (!polling) forgetRunNotice(c)
+    if (!ended.length && polling) return c.body(null, 204)
+    return c.html(<RunNotices runs={ended.slice(0, NOTICE_LIMIT)} more={Math.max(0, ended.length - NOTICE_LIMIT)} polling={polling}
+      canExport={(run) => c.var.ability.can('export', run.subject)} />)
+  })
+
+  app.get('/runs/:id', async (c) => {
+    const run = await visibleRun(c.var.db, c.var.ability, runIdParam(c))
+    // Its requester watching it end here needs no notice on the next page.
+    if (run.notified_at === null && run.user_id !== null && run.user_id === c.var.user?.id && !UNFINISHED.includes(run.status)) {
+      await markNotified(c.var.db, run.user_id, [run.id])
+    }
+    return showRun(c, run)
+  })
 
   app.post('/runs/:id/cancel', async (c) => {
     const run = await visibleRun(c.var.db, c.var.ability, runIdParam(c))
@@ -140,7 +173,8 @@ export function reportRunRoutes(): Hono<AppEnv> {
       const request = await parseReportRequest(report, queryInput(search), {
         db: c.var.db, forExport: true, ignore: ['_csrf', 'format'], timeZone: c.var.settings?.reportTimeZone ?? 'UTC',
       })
-      const run = await startRun(c.var.db, request, { format, userId: c.var.user?.id ?? null })
+      const run = await startRun(c.var.db, request, { format, userId: c.var.user?.id ?? null, notify: true })
+      if (c.var.user) expectRunNotice(c, c.var.user.id)
       c.var.log.info('report run queued', { runId: run.id, report: report.id, format: run.format })
       await flash(c, 'success', `“${run.name}” is being generated. You can leave this page: it stays in Generated reports.`)
       return redirect(c, `/reports/runs/${run.id}`)

@@ -1,10 +1,12 @@
 /**
  * Views of background runs: the progress page (polls itself with htmx while the run is queued or
- * running, and stops once it has finished) and the archive of generated reports.
+ * running, and stops once it has finished), the archive of generated reports, and the notice of a
+ * finished run shown on whatever page its requester is on.
  */
 import type { ReportRunRow, ReportRunStatus } from '../db/schema.ts'
 import { CsrfField } from '../../views/forms.tsx'
 import { Pager } from '../../views/Pager.tsx'
+import { RunNoticePoller } from './run-notice.tsx'
 import { displayStatus, parametersOf, percentOf, UNFINISHED, type ArchiveRow } from './runs.ts'
 
 const STATUS_LABELS: Record<ReportRunStatus | 'cancelling', string> = {
@@ -184,6 +186,55 @@ export function ArchivePage(props: ArchivePageProps) {
         </table>
         <Pager page={props.page} pageSize={props.pageSize} shown={props.runs.length} total={props.total} target="archive-table" href={(p) => archiveHref(filter, p)} />
       </div>
+    </>
+  )
+}
+
+export interface RunNoticesProps {
+  /** Finished runs shown now, oldest first. */
+  readonly runs: readonly ReportRunRow[]
+  /** Finished runs marked as shown but left out, to keep the list short. */
+  readonly more: number
+  readonly canExport: (run: ReportRunRow) => boolean
+  /** The user still has runs going: keep polling. */
+  readonly polling: boolean
+}
+
+function RunNoticeText(props: { run: ReportRunRow; canExport: boolean }) {
+  const { run } = props
+  const open = <a href={`/reports/runs/${run.id}`}>{run.name}</a>
+  if (run.status === 'completed') {
+    return (
+      <>
+        <strong>Your report is ready:</strong> {open} ({sizeText(run.bytes)}).
+        {props.canExport && <>{' '}<a class="button small" href={`/reports/runs/${run.id}/download`} download>Download</a></>}
+      </>
+    )
+  }
+  if (run.status === 'failed') return <><strong>Your report failed:</strong> {open}. {run.error}</>
+  return <><strong>Your report was cancelled:</strong> {open}.</>
+}
+
+/**
+ * The answer to the notice poller (core/reports/run-notice.tsx): one notice per finished run, then
+ * a new poller while other runs are still going. Without one, htmx stops polling.
+ */
+export function RunNotices(props: RunNoticesProps) {
+  return (
+    <>
+      {props.runs.map((run) => (
+        <div class={`run-notice run-notice-${run.status}`} role={run.status === 'failed' ? 'alert' : 'status'} data-run-notice={String(run.id)}>
+          <p><RunNoticeText run={run} canExport={props.canExport(run)} /></p>
+          <button type="button" class="link run-notice-close" data-dismiss-notice aria-label="Dismiss">×</button>
+        </div>
+      ))}
+      {props.more > 0 && (
+        <div class="run-notice" role="status">
+          <p>{props.more} more {props.more === 1 ? 'report has' : 'reports have'} finished: see <a href="/reports/archive">Generated reports</a>.</p>
+          <button type="button" class="link run-notice-close" data-dismiss-notice aria-label="Dismiss">×</button>
+        </div>
+      )}
+      {props.polling && <RunNoticePoller />}
     </>
   )
 }

@@ -47,6 +47,11 @@ export interface RunParameters {
 export interface StartRunOptions {
   readonly format: string | undefined
   readonly userId: number | null
+  /**
+   * The requester is told on whatever page they are on when the run ends (runs started from the
+   * portal's form). Without it, no notice is owed (API callers poll the run instead).
+   */
+  readonly notify?: boolean
 }
 
 /** The format of a run: one the report allows, csv by default; a 400 naming `format` otherwise. */
@@ -122,6 +127,7 @@ export async function startRun(sdb: ScopedDb, request: ReportRequest, options: S
       format,
       query: runQuery(request),
       parameters: jsonb(parameters),
+      notified_at: options.notify ? null : new Date(),
     })).returningAll().executeTakeFirstOrThrow() as ReportRunRow
     const jobId = await trx.sendJob(EXPORT_QUEUE, { runId: run.id }, { expireInSeconds: JOB_EXPIRE_SECONDS, retryLimit: MAX_ATTEMPTS, retryDelay: 10 })
     const queued = await trx.updateTable('report_runs').set({ job_id: jobId }).where('report_runs.id', '=', run.id).returningAll().executeTakeFirstOrThrow() as ReportRunRow
@@ -223,6 +229,34 @@ export async function cancelRun(sdb: ScopedDb, id: number, retentionDays: number
     return run
   })
   return updated ?? findRun(sdb, id)
+}
+
+/**
+ * The runs `userId` started in the handle's subtree whose notice is still owed (unfinished, or
+ * finished and not yet shown), oldest first. Served by the partial index `report_runs_notice_due`.
+ */
+export async function noticesOwed(sdb: ScopedDb, userId: number): Promise<ReportRunRow[]> {
+  return await sdb.selectFrom('report_runs').selectAll()
+    .where('report_runs.user_id', '=', userId)
+    .where('report_runs.notified_at', 'is', null)
+    .orderBy('report_runs.id')
+    .limit(100)
+    .execute() as ReportRunRow[]
+}
+
+/**
+ * Marks finished runs of `userId` as shown; returns the ones this call marked, so two tabs polling
+ * at once never both show the same run.
+ */
+export async function markNotified(sdb: ScopedDb, userId: number, ids: readonly number[]): Promise<ReportRunRow[]> {
+  if (!ids.length) return []
+  return await sdb.updateTable('report_runs')
+    .set({ notified_at: sql`now()` } as never)
+    .where('report_runs.id', 'in', ids)
+    .where('report_runs.user_id', '=', userId)
+    .where('report_runs.notified_at', 'is', null)
+    .where('report_runs.status', 'not in', UNFINISHED)
+    .returningAll().execute() as ReportRunRow[]
 }
 
 /** Deletes a finished run and its file. A queued or running run is a 409: cancel it first. */

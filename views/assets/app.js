@@ -36,3 +36,11 @@ document.addEventListener('change', function (event) {
   if (!table) return
   table.querySelectorAll('tbody input[type="checkbox"][form]').forEach(function (row) { row.checked = box.checked })
 })
+
+// Notices of finished report runs (core/reports/run-notice.tsx): the × removes one. Each is shown
+// once; the run stays in Generated reports.
+document.addEventListener('click', function (event) {
+  var button = event.target && event.target.closest && event.target.closest('[data-dismiss-notice]')
+  var notice = button && button.closest('.run-notice')
+  if (notice) notice.remove()
+})

@@ -34,6 +34,8 @@ export const reportRunsArea: MatrixArea = {
     'POST /reports/:id/runs': { path: '/reports/organisations.accounts/runs', needs: ['read', 'Organisation'], body: { format: 'csv' }, ok: exporting(303) },
     'GET /reports/archive': { ok: 200 },
     'POST /reports/archive/:id/delete': { param: 'reportRun', fresh: true, ok: exporting(303) },
+    // The caller's own finished runs only (test/http/report-run-notice.test.ts): 204 while they are going.
+    'GET /reports/runs/notice': { ok: [200, 204] },
     'GET /reports/runs/:id': { param: 'reportRun', needs: ['read', 'Organisation'], ok: 200 },
     'POST /reports/runs/:id/cancel': { param: 'reportRun', ok: exporting(303) },
     'GET /reports/runs/:id/download': { param: 'reportRun', ok: exporting(200) },
