@@ -70,6 +70,13 @@ export interface ColumnDefinition<Row = any> {
 export interface TabDefinition {
   readonly id: string
   readonly label: string
+  /**
+   * The tab's own default sort (`column` or `-column`), when the report's `defaultSort` does not
+   * suit it: e.g. a tab whose rows are too many to number in the report's order first.
+   */
+  readonly defaultSort?: string
+  /** The tab's own row key, when the report's `rowKey` is not among its columns. */
+  readonly rowKey?: readonly string[]
 }
 
 export const CHART_KINDS = ['line', 'bar', 'stacked-bar', 'pie'] as const
@@ -148,9 +155,9 @@ export interface ReportDefinition<P extends ParamsShape = ParamsShape, Row = any
   readonly params: P
   readonly tabs?: readonly TabDefinition[]
   readonly columns: readonly ColumnDefinition<Row>[]
-  /** `column` or `-column` (descending). */
+  /** `column` or `-column` (descending). A tab may have its own (`TabDefinition.defaultSort`). */
   readonly defaultSort: string
-  /** Columns that make a row unique: the tie-breaker that keeps paging stable. */
+  /** Columns that make a row unique: the tie-breaker that keeps paging stable. A tab may have its own. */
   readonly rowKey: readonly KeyOf<Row>[]
   /** Totals: the summed columns (`total: true`) grouped by these columns (e.g. the currency). */
   readonly totalsBy?: readonly KeyOf<Row>[]
@@ -223,6 +230,12 @@ export function defineReport<const P extends ParamsShape, Row>(definition: Repor
   }
   const tabIds = new Set((definition.tabs ?? []).map((t) => t.id))
   if (tabIds.size !== (definition.tabs ?? []).length) throw fail('tab ids must be unique')
+  for (const tab of definition.tabs ?? []) {
+    const shown = new Set(columnsFor(definition, tab.id).map((c) => c.key as string))
+    const own = [...(tab.defaultSort === undefined ? [] : [tab.defaultSort.replace(/^-/, '')]), ...(tab.rowKey ?? [])]
+    for (const key of own) if (!shown.has(key)) throw fail(`tab "${tab.id}" sorts or keys on "${key}", which is not one of its columns`)
+    if (tab.rowKey && !tab.rowKey.length) throw fail(`tab "${tab.id}": rowKey needs at least one column`)
+  }
   for (const format of definition.formats ?? []) if (!['csv', 'xlsx', 'xml'].includes(format)) throw fail(`format "${format}" is not csv, xlsx or xml`)
   const actions = definition.actions
   if (actions) {
@@ -233,6 +246,12 @@ export function defineReport<const P extends ParamsShape, Row>(definition: Repor
     for (const tab of actions.tabs ?? []) if (!tabIds.has(tab)) throw fail(`actions name tab "${tab}", which is not declared`)
   }
   return Object.freeze(definition)
+}
+
+/** The default sort and row key of a tab: its own when it declares them, else the report's. */
+export function orderOf(report: AnyReport, tab: string | undefined): { readonly defaultSort: string; readonly rowKey: readonly string[] } {
+  const own = report.tabs?.find((t) => t.id === tab)
+  return { defaultSort: own?.defaultSort ?? report.defaultSort, rowKey: own?.rowKey ?? report.rowKey }
 }
 
 /** The columns shown in a tab. */

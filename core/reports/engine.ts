@@ -12,7 +12,7 @@
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely'
 import { isEmbedded } from '../db/database.ts'
 import { executorOf } from '../tenancy/scoped-db.ts'
-import type { ChartDefinition, ChartPoint } from './define.ts'
+import { orderOf, type ChartDefinition, type ChartPoint } from './define.ts'
 import type { ReportRequest } from './request.ts'
 
 export type ReportRow = Record<string, unknown>
@@ -48,7 +48,7 @@ export function orderedRows(request: ReportRequest): SelectQueryBuilder<any, any
 function inReportOrder<Q extends SelectQueryBuilder<any, any, any>>(request: ReportRequest, query: Q): Q {
   const { report, sort } = request
   let ordered = query.orderBy(sql.ref(`r.${sort.key}`), (ob) => (sort.descending ? ob.desc() : ob.asc()).nullsLast()) as Q
-  for (const key of report.rowKey) if (key !== sort.key) ordered = ordered.orderBy(sql.ref(`r.${key}`)) as Q
+  for (const key of orderOf(report, request.context.tab).rowKey) if (key !== sort.key) ordered = ordered.orderBy(sql.ref(`r.${key}`)) as Q
   return ordered
 }
 

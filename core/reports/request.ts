@@ -5,7 +5,7 @@
  * query string of the result reproduces the view (pages push it to the URL; runs archive it).
  */
 import type { ScopedDb } from '../tenancy/scoped-db.ts'
-import { columnsFor, ENGINE_KEYS, type AnyReport, type ColumnDefinition, type ReportContext } from './define.ts'
+import { columnsFor, ENGINE_KEYS, orderOf, type AnyReport, type ColumnDefinition, type ReportContext } from './define.ts'
 import { paramKeys, ReportParamError, selectedOrganisations, single, type AccountType, type OrgScope, type ParamInput, type ParamsShape } from './params.ts'
 
 export const DEFAULT_PAGE_SIZE = 50
@@ -90,11 +90,12 @@ export async function parseReportRequest(report: AnyReport, input: ParamInput, o
   if (tabText !== undefined && tabText !== tabs[0]?.id) queryPairs.push(['tab', tabText])
   const columns = columnsFor(report, tab)
 
-  const sortText = single(input, 'sort') ?? report.defaultSort
+  const { defaultSort } = orderOf(report, tab)
+  const sortText = single(input, 'sort') ?? defaultSort
   const sortKey = sortText.replace(/^-/, '')
   const sortable = columns.filter((c) => c.sortable !== false).map((c) => c.key)
   if (!sortable.includes(sortKey)) throw new ReportParamError('sort', `use one of ${sortable.join(', ')} (with a leading - for descending)`)
-  if (sortText !== report.defaultSort) queryPairs.push(['sort', sortText])
+  if (sortText !== defaultSort) queryPairs.push(['sort', sortText])
 
   const pageSize = wholeNumber(input, 'pageSize', 1, MAX_PAGE_SIZE, report.pageSize ?? DEFAULT_PAGE_SIZE)
   const page = wholeNumber(input, 'page', 1, 1_000_000, 1)

@@ -7,8 +7,9 @@ import { sql, type SelectQueryBuilder } from 'kysely'
 import { SERVICE_CATEGORIES } from '../../core/db/schema.ts'
 import { defineReport, type ColumnDefinition, type ReportContext } from '../../core/reports/define.ts'
 import { accountTypeParam, orgScopeParam, periodParam } from '../../core/reports/params.ts'
-import { aggregated, CATEGORY_LABELS, categoryParam, idParam } from '../usage/index.tsx'
+import { aggregated, CATEGORY_LABELS, categoryParam, idParam, orgFilter } from '../usage/index.tsx'
 import { minorPerMajorSql } from '../../core/billing/money-sql.ts'
+import { monthsOf } from '../../core/reports/period.ts'
 import { chargeLines, feeLines, lineChargeSql } from './charges.ts'
 
 const period = periodParam({ default: 'last_month' })
@@ -39,17 +40,22 @@ function link(row: Row, extra: string): string {
   return `/reports/client.usage?${base}${extra}`
 }
 
+/** The organisations to narrow to, or undefined when the params select the whole scope (the scoped tables suffice). */
+function narrowed({ params, orgIds }: Context) {
+  return orgFilter(orgIds, params.orgs, params.accountType)
+}
+
 function lines(context: Context) {
-  const { db, params, orgIds } = context
-  return chargeLines(db, params.period, orgIds)
+  const { db, params } = context
+  return chargeLines(db, params.period, narrowed(context))
     .$if(params.category !== undefined, (qb) => qb.where('services.category', '=', params.category!))
     .$if(params.subscription !== undefined, (qb) => qb.where('p.subscription_id', '=', params.subscription!))
     .$if(params.meter !== undefined, (qb) => qb.where('p.meter_id', '=', params.meter!))
 }
 
 function fees(context: Context) {
-  const { db, params, orgIds } = context
-  return feeLines(db, params.period, orgIds)
+  const { db, params } = context
+  return feeLines(db, params.period, narrowed(context))
     .$if(params.subscription !== undefined, (qb) => qb.where('subscriptions.id', '=', params.subscription!))
     // A category or meter filter narrows usage: monthly fees belong to no category or meter.
     .$if(params.category !== undefined || params.meter !== undefined, (qb) => qb.where(sql<boolean>`false`))
@@ -100,22 +106,31 @@ function subscriptionRows(context: Context) {
     ])
 }
 
+/**
+ * One row per subscription and meter. No `position`: numbering 51k rows of a month over every
+ * organisation in name order means sorting them all before the page is cut; the tab's default
+ * order (organisation name, then its row key) lets the engine take the page with a top-N sort.
+ */
 function meterRows(context: Context) {
   // The plan's price is shown even when rating does not bill the subscription (the charge is then 0).
-  return lines(context)
-    .innerJoin('subscriptions', 'subscriptions.id', 'p.subscription_id')
-    .innerJoin('organisations', 'organisations.id', 'p.org_id')
-    .leftJoin('plan_prices as price', (join) => join.onRef('price.plan_id', '=', 'subscriptions.plan_id').onRef('price.meter_id', '=', 'p.meter_id'))
+  const joined = lines(context).innerJoin('organisations', 'organisations.id', 'p.org_id')
+  const columns = [
+    'organisations.id as org_id', 'organisations.name as organisation', 'organisations.currency',
+    sql<string>`${periodQuery(context)}::text`.as('period_query'),
+    'subscriptions.id as subscription_id', 'subscriptions.name as subscription', 'services.name as service', 'services.category',
+    'meters.id as meter_id', 'meters.name as meter', 'meters.unit', 'meters.aggregation',
+    'plan_prices.included_quantity as included', 'plan_prices.unit_price',
+  ] as const
+  // Within one month a line already is one subscription's meter (its month rollup, or its days folded): nothing to add up.
+  if (monthsOf(context.params.period).length === 1) {
+    return joined.select([...columns, 'p.quantity', sql<string>`p.event_count`.as('events'), sql<string>`(${lineChargeSql})::bigint`.as('charge')])
+  }
+  return joined
     // Grouped by primary keys (the other columns follow from them): integer keys, no text to compare.
-    .groupBy(['organisations.id', 'subscriptions.id', 'meters.id', 'services.id', 'price.id'])
+    .groupBy(['organisations.id', 'subscriptions.id', 'meters.id', 'services.id', 'plan_prices.id'])
     .select([
-      sql<string>`row_number() over (order by organisations.name, organisations.id, subscriptions.id, meters.name, meters.id)`.as('position'),
-      'organisations.id as org_id', 'organisations.name as organisation', 'organisations.currency',
-      sql<string>`${periodQuery(context)}::text`.as('period_query'),
-      'subscriptions.id as subscription_id', 'subscriptions.name as subscription', 'services.name as service', 'services.category',
-      'meters.id as meter_id', 'meters.name as meter', 'meters.unit', 'meters.aggregation',
+      ...columns,
       aggregated(sql.ref('meters.aggregation'), sql.ref('p.quantity'), sql.ref('p.bucket')).as('quantity'),
-      'price.included_quantity as included', 'price.unit_price',
       sql<string>`sum(p.event_count)`.as('events'),
       sql<string>`sum(${lineChargeSql})::bigint`.as('charge'),
     ])
@@ -159,11 +174,12 @@ export const clientUsageReport = defineReport<typeof params, Row>({
   tabs: [
     { id: 'clients', label: 'Clients' },
     { id: 'subscriptions', label: 'Subscriptions' },
-    { id: 'meters', label: 'Meters' },
+    // Today's order (organisation name, organisation, subscription, meter name, meter), taken as a top-N sort: no position to number first.
+    { id: 'meters', label: 'Meters', defaultSort: 'organisation', rowKey: ['org_id', 'subscription_id', 'meter', 'meter_id'] },
     { id: 'days', label: 'Days' },
   ],
   columns: [
-    { key: 'position', label: 'Position', type: 'integer', hiddenInTable: true },
+    { key: 'position', label: 'Position', type: 'integer', hiddenInTable: true, tabs: only('clients', 'subscriptions', 'days') },
     { key: 'org_id', label: 'Organisation id', type: 'integer', hiddenInTable: true },
     { key: 'day', label: 'Day', type: 'date', tabs: only('days') },
     { key: 'organisation', label: 'Organisation', type: 'link', href: (row) => link(row, `org=${row.org_id}&tab=subscriptions`) },

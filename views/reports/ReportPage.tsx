@@ -8,7 +8,7 @@
  * same message at the top of the results (that is the part an htmx swap replaces).
  */
 import type { ParamsShape } from '../../core/reports/params.ts'
-import type { AnyReport, ExportFormat, RowActionsDefinition } from '../../core/reports/define.ts'
+import { orderOf, type AnyReport, type ExportFormat, type RowActionsDefinition } from '../../core/reports/define.ts'
 import { CsrfField } from '../forms.tsx'
 import { Pager } from '../Pager.tsx'
 import { Chart, type ChartProps } from './Chart.tsx'
@@ -109,7 +109,7 @@ function Results(props: ReportPageProps) {
           <Tabs report={report} result={result} />
           {result.charts.length > 0 && <div class="report-charts">{result.charts.map((chart) => <Chart {...chart} />)}</div>}
           <DataTable columns={result.columns} rows={result.rows} totals={result.totals} totalsBy={report.totalsBy ?? []} sort={result.sort}
-            sortHref={(sort) => viewHref(report.id, result.query, { sort: sort === report.defaultSort ? undefined : sort, page: undefined })}
+            sortHref={(sort) => viewHref(report.id, result.query, { sort: sort === orderOf(report, result.tab).defaultSort ? undefined : sort, page: undefined })}
             target={RESULTS_ID} selectOob={SELECT_OOB}
             selection={props.actions && result.rows.length > 0 ? { key: props.actions.key, name: props.actions.name ?? 'id', form: ACTIONS_FORM_ID } : undefined} />
           {props.actions && result.rows.length > 0 && <RowActions actions={props.actions} back={viewHref(report.id, result.query, { page: result.page === 1 ? undefined : String(result.page) })} csrfToken={props.csrfToken} />}
