@@ -175,9 +175,8 @@ export function orgScopeParam(options: { label?: string } = {}): ParamDefinition
       if (raw.length > MAX_LISTED_ORGS) throw new ReportParamError('org', `give at most ${MAX_LISTED_ORGS} organisations`)
       const ids = [...new Set(raw.map((v) => (/^\d{1,10}$/.test(v) ? Number(v) : NaN)))]
       if (ids.some((id) => !Number.isSafeInteger(id) || id <= 0 || id > 2_147_483_647)) throw new ReportParamError('org', 'use organisation ids (whole numbers)')
-      const found = await context.db.organisations()
+      const found = await context.db.organisationsById(ids)
         .select(['organisations.id', 'organisations.name', 'organisations.path'])
-        .where('organisations.id', 'in', ids)
         .orderBy('organisations.path')
         .execute()
       if (found.length !== ids.length) {

@@ -12,6 +12,7 @@ import {
   type UpdateQueryBuilder, type UpdateResult,
 } from 'kysely'
 import { fromKysely, type PgBoss, type SendOptions } from 'pg-boss'
+import { lookupHandle } from '../db/database.ts'
 import type { Database, OrganisationRow } from '../db/schema.ts'
 
 /** Who is acting through a handle: written into the audit log with every change. */
@@ -71,13 +72,24 @@ export class ScopedDb<DB extends Database = Database> {
       .where('organisations.path', 'like', this.pathPattern) as unknown as SelectQueryBuilder<DB, 'organisations', {}>
   }
 
+  /**
+   * Organisations in scope, read on the key-lookup handle ({@link lookupHandle}, where PostgreSQL
+   * may reuse a generic plan): only for finding organisations **by id**, whose plan the subtree
+   * cannot change. Anything else reads {@link organisations}.
+   */
+  organisationsById(ids: readonly number[]): SelectQueryBuilder<DB, 'organisations', {}> {
+    return (lookupHandle(this.#db as unknown as Kysely<Database>)
+      .selectFrom('organisations')
+      .where('organisations.path', 'like', this.pathPattern)
+      .where('organisations.id', 'in', ids.length ? ids : [0])) as unknown as SelectQueryBuilder<DB, 'organisations', {}>
+  }
+
   /** One organisation by id if it is in scope, else undefined (callers answer 404). */
   async organisation(id: number): Promise<OrganisationRow | undefined> {
     // Ids are `integer` columns: a larger number would be a database error (a 500), not a miss.
     if (!Number.isSafeInteger(id) || id <= 0 || id > 2_147_483_647) return undefined
-    return (await (this.organisations() as unknown as SelectQueryBuilder<Database, 'organisations', {}>)
+    return (await (this.organisationsById([id]) as unknown as SelectQueryBuilder<Database, 'organisations', {}>)
       .selectAll()
-      .where('organisations.id', '=', id)
       .executeTakeFirst()) as OrganisationRow | undefined
   }
 
