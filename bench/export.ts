@@ -11,7 +11,10 @@
  *
  * Each phase runs in its own child process, so its peak RSS is its own: the kernel's high-water
  * mark (`VmHWM`, reset when the phase starts) on Linux, else `process.memoryUsage.rss()` sampled
- * every 50 ms. The RSS at the start (Node, tsx, the app's modules, two connections) is shown apart.
+ * every 50 ms. The RSS at the start (Node, tsx, the export's modules, two connections) is shown
+ * apart, and so is what the export added on top of it. A child imports only what an export needs
+ * (not bench/support.ts, which brings every plugin): the `modules` line measures, in a child of
+ * its own, a bare process, one with the export's modules and one with the whole app's.
  *
  *   npx tsx bench/export.ts [--db ll_bench_10k] [--repeat 100] [--phases copy,copy-formatted,csv-copy,csv-js,xlsx,xml] [--runs 1]
  */
@@ -29,7 +32,6 @@ import { copyStatement, writeReport } from '../core/reports/export.ts'
 import { orgScopeParam, queryInput, textParam } from '../core/reports/params.ts'
 import { parseReportRequest, type ReportRequest } from '../core/reports/request.ts'
 import { ScopedDb } from '../core/tenancy/scoped-db.ts'
-import { databaseSize, databaseUrl, flag, percentile, serverVersion } from './support.ts'
 
 const PHASES = ['copy', 'copy-formatted', 'csv-copy', 'csv-js', 'xlsx', 'xml'] as const
 type Phase = (typeof PHASES)[number]
@@ -45,9 +47,20 @@ interface PhaseResult {
   readonly copied?: boolean
 }
 
+/** What the export's own modules and the whole app's add to a process (the `modules` child). */
+interface ModulesResult {
+  readonly bare: number
+  readonly exportModules: number
+  readonly appModules: number
+}
+
 const args = process.argv.slice(2)
-const name = flag(args, 'db') ?? 'll_bench_10k'
-const repeat = Number(flag(args, 'repeat') ?? 100)
+function flag(name: string): string | undefined {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : undefined
+}
+const name = flag('db') ?? 'll_bench_10k'
+const repeat = Number(flag('repeat') ?? 100)
 
 const benchReport = defineReport({
   id: 'bench.export',
@@ -107,8 +120,8 @@ function resetHighWaterMark(): boolean {
 }
 
 /** One phase, in this (child) process; prints its result as a JSON line. */
-async function runPhase(phase: Phase): Promise<void> {
-  const database = await openDatabase({ databaseUrl: databaseUrl(name), poolSize: 2 })
+async function runPhase(phase: Phase, url: string): Promise<void> {
+  const database = await openDatabase({ databaseUrl: url, poolSize: 2 })
   let sampler: NodeJS.Timeout | undefined
   try {
     const root = await database.db.selectFrom('organisations').select(['id', 'path']).where('parent_id', 'is', null).executeTakeFirstOrThrow()
@@ -124,7 +137,7 @@ async function runPhase(phase: Phase): Promise<void> {
     let rows = 0
     let copied: boolean | undefined
     if (phase === 'copy' || phase === 'copy-formatted') {
-      bytes = await rawCopy(copySql(request, phase))
+      bytes = await rawCopy(url, copySql(request, phase))
     } else {
       const format = phase === 'csv-copy' || phase === 'csv-js' ? 'csv' : phase
       const result = await writeReport(request, format, sink, { fastPath: phase !== 'csv-js' })
@@ -150,8 +163,8 @@ function copySql(request: ReportRequest, phase: 'copy' | 'copy-formatted'): stri
 }
 
 /** PostgreSQL's own COPY, read by a bare postgres.js client; returns the bytes. */
-async function rawCopy(text: string): Promise<number> {
-  const client = postgres(databaseUrl(name), { max: 1, onnotice: () => {} })
+async function rawCopy(url: string, text: string): Promise<number> {
+  const client = postgres(url, { max: 1, onnotice: () => {} })
   try {
     let bytes = 0
     for await (const chunk of await client.unsafe(text).readable()) bytes += (chunk as Buffer).byteLength
@@ -161,17 +174,33 @@ async function rawCopy(text: string): Promise<number> {
   }
 }
 
-function child(phase: Phase): Promise<PhaseResult> {
+/**
+ * RSS after a full GC: of this process when it started (before its static imports ran: the
+ * `--bare` figure is taken by a preloaded one-liner), with the export's modules (imported
+ * statically by this file), and with the whole app's modules on top.
+ */
+async function measureModules(bare: number): Promise<void> {
+  const settled = () => { global.gc?.(); return process.memoryUsage.rss() }
+  const exportModules = settled()
+  await import('../core/app.tsx')
+  await import('../plugins/index.ts')
+  const result: ModulesResult = { bare, exportModules, appModules: settled() }
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+}
+
+function child<T>(phase: Phase | 'modules', url: string): Promise<T> {
   const script = fileURLToPath(import.meta.url)
+  // The bare figure is read before tsx and the static imports load (a preload runs first).
+  const preload = ['--import', `data:text/javascript,${encodeURIComponent('globalThis.gc?.(); process.env.BENCH_BARE_RSS = String(process.memoryUsage.rss())')}`]
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--expose-gc', ...process.execArgv, script, ...args, '--phase', phase], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const proc = spawn(process.execPath, ['--expose-gc', ...preload, ...process.execArgv, script, ...args, '--phase', phase, '--url', url], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     proc.stdout.on('data', (data: Buffer) => { out += data.toString() })
     proc.once('error', reject)
     proc.once('exit', (code) => {
       const line = out.trim().split('\n').pop() ?? ''
       if (code !== 0 || !line.startsWith('{')) reject(new Error(`phase ${phase} exited with ${code}: ${out.slice(-500)}`))
-      else resolve(JSON.parse(line) as PhaseResult)
+      else resolve(JSON.parse(line) as T)
     })
   })
 }
@@ -179,12 +208,15 @@ function child(phase: Phase): Promise<PhaseResult> {
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`
 
 async function main(): Promise<void> {
-  const only = flag(args, 'phase') as Phase | undefined
-  if (only) return runPhase(only)
-  const phases = (flag(args, 'phases') ?? PHASES.join(',')).split(',') as Phase[]
+  const only = flag('phase') as Phase | 'modules' | undefined
+  if (only === 'modules') return measureModules(Number(process.env.BENCH_BARE_RSS))
+  if (only) return runPhase(only, flag('url')!)
+  const { databaseSize, databaseUrl, percentile, serverVersion } = await import('./support.ts')
+  const url = databaseUrl(name)
+  const phases = (flag('phases') ?? PHASES.join(',')).split(',') as Phase[]
   for (const phase of phases) if (!PHASES.includes(phase)) throw new Error(`unknown phase ${phase}; use ${PHASES.join(',')}`)
-  const runs = Number(flag(args, 'runs') ?? 1)
-  const database = await openDatabase({ databaseUrl: databaseUrl(name), poolSize: 1 })
+  const runs = Number(flag('runs') ?? 1)
+  const database = await openDatabase({ databaseUrl: url, poolSize: 1 })
   const rows = Number((await sql<{ n: string }>`select count(*) * ${repeat} as n from organisations`.execute(database.db)).rows[0]!.n)
   await database.close()
   process.stdout.write(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; PostgreSQL ${await serverVersion()}; database ${name} (${await databaseSize(name)})\n`)
@@ -193,7 +225,7 @@ async function main(): Promise<void> {
   // Phases interleaved run by run, so a change in the machine's load hits them all alike.
   for (let run = 0; run < runs; run++) {
     for (const phase of phases) {
-      const result = await child(phase)
+      const result = await child<PhaseResult>(phase, url)
       if (result.rows && result.rows !== rows) throw new Error(`${phase}: ${result.rows} rows, expected ${rows}`)
       results.set(phase, [...(results.get(phase) ?? []), result])
     }
@@ -205,14 +237,18 @@ async function main(): Promise<void> {
     return { ...list[0]!, seconds, startRss: Math.max(...list.map((r) => r.startRss)), peakRss: Math.max(...list.map((r) => r.peakRss)) }
   }
   const baseline = median('copy')
-  process.stdout.write('\n| phase | rows/s | seconds | output | RSS at start | peak RSS | vs COPY |\n| --- | --- | --- | --- | --- | --- | --- |\n')
+  process.stdout.write('\n| phase | rows/s | seconds | output | RSS at start | peak RSS | added | vs COPY |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n')
   for (const phase of new Set(phases)) {
     const r = median(phase)!
     const rate = rows / r.seconds
     const ratio = baseline ? `${(100 * baseline.seconds / r.seconds).toFixed(0)} %` : ''
     const note = r.copied === undefined ? '' : r.copied ? ' (COPY)' : ' (JS)'
-    process.stdout.write(`| ${phase}${note} | ${Math.round(rate).toLocaleString('en')} | ${r.seconds.toFixed(2)} | ${mb(r.bytes)} | ${mb(r.startRss)} | ${mb(r.peakRss)} | ${ratio} |\n`)
+    // The largest peak-minus-start of the runs: what the export itself held at most.
+    const added = Math.max(...results.get(phase)!.map((x) => x.peakRss - x.startRss))
+    process.stdout.write(`| ${phase}${note} | ${Math.round(rate).toLocaleString('en')} | ${r.seconds.toFixed(2)} | ${mb(r.bytes)} | ${mb(r.startRss)} | ${mb(r.peakRss)} | ${mb(added)} | ${ratio} |\n`)
   }
+  const modules = await child<ModulesResult>('modules', url)
+  process.stdout.write(`\nRSS after a full GC, Node ${process.version} under tsx: bare ${mb(modules.bare)}; with the export's modules ${mb(modules.exportModules)}; with the whole app's modules ${mb(modules.appModules)}\n`)
   const fast = median('csv-copy')
   const js = median('csv-js')
   if (fast && js && fast.bytes !== js.bytes) throw new Error(`the two CSV paths wrote different sizes: ${fast.bytes} and ${js.bytes} bytes`)

@@ -87,6 +87,11 @@ export function isEmbedded(db: object): boolean {
 export interface CopyLease {
   /** Starts the statement and resolves with its output, chunk by chunk, with the socket's backpressure. */
   readable(sqlText: string): Promise<Readable>
+  /**
+   * Asks the server to stop the running statement (a cancel request); resolves once the request
+   * was delivered. The output stream then fails with `57014`: keep reading it until it closes.
+   */
+  cancel(): Promise<void>
   release(): void
 }
 
@@ -136,8 +141,24 @@ function openCopyPool(url: string, size: number): CopyPool & { end(): Promise<vo
       const sql = client
       leased++
       let released = false
+      let running: postgres.PendingQuery<postgres.Row[]> | undefined
       return {
-        readable: (sqlText) => sql.unsafe(sqlText).readable(),
+        readable: (sqlText) => {
+          running = sql.unsafe(sqlText)
+          return running.readable()
+        },
+        cancel: async () => {
+          // postgres.js 3.4 marks a COPY OUT query inactive once it handed out the stream, and
+          // then only records a cancel for later: it is never sent. Marked active again, the
+          // query's canceller sends the cancel request at once, on a connection of its own, and
+          // resolves when the server took it.
+          const query = running as unknown as { active: boolean; canceller: ((q: unknown) => Promise<void>) | null } | undefined
+          const canceller = query?.canceller
+          if (!query || !canceller) return
+          query.canceller = null
+          query.active = true
+          await canceller(query)
+        },
         release() {
           if (released) return
           released = true

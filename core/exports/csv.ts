@@ -16,17 +16,20 @@ const NUMBER_TEXT = /^-?\d+(\.\d+)?$/
  * never through a float (which would drop the trailing zero or round big values) and never
  * neutralised (a negative amount is a number, not a formula).
  */
+/** Lets {@link exactNumber} skip the constructor's second test of the same text. */
+const CHECKED = Symbol('checked')
+
 export class ExactNumber {
   readonly text: string
-  constructor(text: string) {
-    if (!NUMBER_TEXT.test(text)) throw new RangeError(`not a plain decimal number: ${JSON.stringify(text.slice(0, 40))}`)
+  constructor(text: string, checked?: typeof CHECKED) {
+    if (checked !== CHECKED && !NUMBER_TEXT.test(text)) throw new RangeError(`not a plain decimal number: ${JSON.stringify(text.slice(0, 40))}`)
     this.text = text
   }
 }
 
 /** `text` as an {@link ExactNumber}, or undefined when it is not a plain decimal (`NaN`, `1e5`, `abc`). */
 export function exactNumber(text: string): ExactNumber | undefined {
-  return NUMBER_TEXT.test(text) ? new ExactNumber(text) : undefined
+  return NUMBER_TEXT.test(text) ? new ExactNumber(text, CHECKED) : undefined
 }
 
 /** One cell: text, a number (a JS number or an exact decimal text), or empty. */

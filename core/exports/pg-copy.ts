@@ -162,13 +162,15 @@ function countQuotes(buffer: Buffer, from: number): number {
 
 /**
  * The bytes of `COPY ... TO STDOUT` on a leased connection, chunk by chunk, with the socket's own
- * backpressure; the lease is released once the output ended. Stopping early reads and drops the
- * rest of the output, so the connection comes back clean (a destroyed stream would leave its
- * socket paused for good).
+ * backpressure; the lease is released once the output ended. Stopping early (the consumer returns
+ * or throws) cancels the statement on the server, then reads and drops what was already on its
+ * way until the stream fails with `57014`: the database stops producing rows within a few
+ * milliseconds, and the connection comes back clean. Reading is needed: postgres.js pauses the
+ * socket while nobody reads, and the error that ends the COPY would never arrive.
  *
- * Why not cancel the statement on the server: with postgres.js 3.4 a cancel during COPY OUT left
- * the connection hung in our tests. The rest of a COPY streams at about a million rows a second,
- * so draining is cheap.
+ * The cancel request travels on a connection of its own and is awaited until the server took it,
+ * before the lease goes back: a COPY that ended by itself just then leaves an idle backend, which
+ * ignores the signal, and the next COPY on that connection cannot be hit by it.
  */
 export async function* copyChunks(lease: CopyLease, sqlText: string): AsyncGenerator<Uint8Array> {
   let stream: Readable
@@ -187,6 +189,7 @@ export async function* copyChunks(lease: CopyLease, sqlText: string): AsyncGener
       const ended = new Promise<void>((resolve) => {
         stream.once('end', resolve).once('error', () => resolve()).once('close', resolve)
       })
+      await lease.cancel().catch(() => {})
       // The socket pauses whenever nobody reads the stream: read and drop the rest.
       const drain = () => { while (stream.read() !== null) { /* dropped */ } }
       stream.on('readable', drain)
@@ -198,5 +201,100 @@ export async function* copyChunks(lease: CopyLease, sqlText: string): AsyncGener
     // socket paused, and the connection never reads again. Resume it once more.
     ;(stream as unknown as { _read(size: number): void })._read(0)
     lease.release()
+  }
+}
+
+const COMMA = 0x2c
+
+/**
+ * The records of COPY's CSV output (comma-delimited), chunk by chunk, as field texts: an unquoted
+ * empty field is null (COPY's NULL), a quoted one is the text inside with doubled quotes undone.
+ * A chunk may end in the middle of a character or a record: the bytes after its last LF wait for
+ * the next chunk (LF is never part of a multi-byte character), and text whose LF was inside quotes
+ * waits as text. Records without a quote (most of them) are split in one call.
+ *
+ * @example
+ * const records = new CopyCsvRecords()
+ * records.parse(Buffer.from('1,"a,b"\n2,')) // [['1', 'a,b']]
+ * records.parse(Buffer.from('\n'))          // [['2', null]]
+ * records.finish()
+ */
+export class CopyCsvRecords {
+  /** Bytes after the last LF seen. */
+  #bytes: Buffer | undefined
+  /** Decoded text of a record not yet complete (its LF was inside a quoted field). */
+  #text = ''
+
+  parse(chunk: Uint8Array): (string | null)[][] {
+    const input = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    const last = input.lastIndexOf(LF)
+    if (last < 0) {
+      this.#bytes = this.#bytes ? Buffer.concat([this.#bytes, input]) : input
+      return []
+    }
+    const head = this.#bytes ? Buffer.concat([this.#bytes, input.subarray(0, last + 1)]) : input.subarray(0, last + 1)
+    this.#bytes = last + 1 < input.length ? input.subarray(last + 1) : undefined
+    const text = this.#text + head.toString('utf8')
+    const records: (string | null)[][] = []
+    let position = 0
+    let quote = text.indexOf('"')
+    while (position < text.length) {
+      const end = text.indexOf('\n', position)
+      if (end < 0) break
+      if (quote >= 0 && quote < position) quote = text.indexOf('"', position)
+      if (quote < 0 || quote > end) {
+        const fields: (string | null)[] = text.slice(position, end).split(',')
+        for (let i = 0; i < fields.length; i++) if (fields[i] === '') fields[i] = null
+        records.push(fields)
+        position = end + 1
+        continue
+      }
+      const next = quotedRecord(text, position, records)
+      if (next < 0) break
+      position = next
+    }
+    this.#text = text.slice(position)
+    return records
+  }
+
+  /** Checks that the output ended with a whole record. */
+  finish(): void {
+    if (this.#bytes?.length || this.#text) throw new Error('COPY output ended in the middle of a record')
+  }
+}
+
+/**
+ * Parses the record at `start`, which has a quoted field, into `records`; returns where the next
+ * record starts, or -1 when the text ends first.
+ */
+function quotedRecord(text: string, start: number, records: (string | null)[][]): number {
+  const fields: (string | null)[] = []
+  let i = start
+  for (;;) {
+    if (text.charCodeAt(i) === QUOTE) {
+      let value = ''
+      let from = i + 1
+      for (;;) {
+        const close = text.indexOf('"', from)
+        if (close < 0 || close + 1 >= text.length) return -1
+        value += text.slice(from, close)
+        if (text.charCodeAt(close + 1) !== QUOTE) { i = close + 1; break }
+        value += '"'
+        from = close + 2
+      }
+      fields.push(value)
+    } else {
+      const line = text.indexOf('\n', i)
+      if (line < 0) return -1
+      const comma = text.indexOf(',', i)
+      const end = comma >= 0 && comma < line ? comma : line
+      fields.push(end === i ? null : text.slice(i, end))
+      i = end
+    }
+    const next = text.charCodeAt(i)
+    if (next === COMMA) { i++; continue }
+    if (next === LF) { records.push(fields); return i + 1 }
+    if (Number.isNaN(next)) return -1
+    throw new Error(`unexpected character in COPY output at ${i}`)
   }
 }

@@ -5,9 +5,9 @@
  * PostgreSQL COPY fast path; the tests check that both give the same bytes.
  */
 import { sql, type RawBuilder } from 'kysely'
-import { currencyExponent } from '../billing/money.ts'
-import { majorPerMinorSql } from '../billing/money-sql.ts'
+import { currencyExponent, unusualExponents } from '../billing/money.ts'
 import type { ColumnDefinition } from '../reports/define.ts'
+import { dayIn } from '../reports/period.ts'
 import { ExactNumber, exactNumber } from './csv.ts'
 
 /** A cell before formatting: text (neutralised by the CSV and XLSX writers), an exact number, or empty. */
@@ -38,8 +38,21 @@ function asText(value: unknown): string | null {
   return String(value)
 }
 
+export interface CellOptions {
+  /**
+   * The report's time zone (IANA name; UTC by default): a `date` column holding an instant
+   * (`timestamptz`) is exported as its day there, `YYYY-MM-DD`, by JS and by SQL alike.
+   */
+  readonly timeZone?: string
+}
+
+/** The day of an instant in `timeZone` ({@link dayIn}), or null for an invalid date. */
+export function instantDay(date: Date, timeZone: string): string | null {
+  return Number.isNaN(date.getTime()) ? null : dayIn(date, timeZone)
+}
+
 /** Reads one column's cell from a row as the engine returns it. */
-export function cellReader(column: ColumnDefinition): (row: Row) => ExportCell {
+export function cellReader(column: ColumnDefinition, options: CellOptions = {}): (row: Row) => ExportCell {
   const key = column.key
   switch (column.type) {
     case 'money': {
@@ -59,6 +72,13 @@ export function cellReader(column: ColumnDefinition): (row: Row) => ExportCell {
         const text = asText(row[key])
         return text === null ? null : exactNumber(text) ?? null
       }
+    case 'date': {
+      const timeZone = options.timeZone ?? 'UTC'
+      return (row) => {
+        const value = row[key]
+        return value instanceof Date ? instantDay(value, timeZone) : asText(value)
+      }
+    }
     default:
       return (row) => asText(row[key])
   }
@@ -96,22 +116,60 @@ function sqlNumber(value: RawBuilder<unknown>): RawBuilder<unknown> {
 }
 
 /**
- * The CSV cell of a column as a SQL expression over the subquery `r`, giving the same text as
- * `cellReader` plus the CSV writer's neutralisation. Numbers use `numeric`, whose text keeps its
- * scale: minor units times 0.01 are `-12.50`, as `shiftDecimal` writes them.
+ * A `date` column's text in SQL: an instant (`timestamptz`) as its day in `timeZone`, like
+ * {@link dayIn}; anything else (a `date`, text) as its own text. The column's type is only known
+ * at run time, hence `pg_typeof`; the value goes through text so the cast is valid whatever the
+ * type (a branch not taken is never evaluated).
  */
-export function sqlCell(column: ColumnDefinition): RawBuilder<unknown> {
+function sqlDay(ref: RawBuilder<unknown>, timeZone: string): RawBuilder<unknown> {
+  return sql`(case when pg_typeof(${ref}) = 'timestamp with time zone'::regtype then to_char((${ref})::text::timestamptz at time zone ${sql.lit(timeZone)}, 'YYYY-MM-DD') else (${ref})::text end)`
+}
+
+export interface SqlCellOptions extends CellOptions {
+  /**
+   * `'csv'` (the default): the CSV cell, text neutralised, NaN and infinities made null in SQL.
+   * `'raw'`: text as it is and numbers in PostgreSQL's own text, for a reader that checks numbers
+   * and neutralises text itself (the XLSX export): less work for the database.
+   */
+  readonly form?: 'csv' | 'raw'
+}
+
+/**
+ * One minor unit in major units (0.01, 1, 0.001) as a SQL expression over a currency column: the
+ * rule of `majorPerMinorSql`, as one `in` list per exponent. PostgreSQL hashes a long `in` list,
+ * where a `case` with a branch per currency compares a common currency with every branch: half a
+ * second of a million-row export.
+ */
+function majorPerMinor(currency: RawBuilder<unknown>): RawBuilder<unknown> {
+  const byExponent = new Map<number, string[]>()
+  for (const [code, exponent] of unusualExponents()) byExponent.set(exponent, [...(byExponent.get(exponent) ?? []), code])
+  const whens = [...byExponent].map(([exponent, codes]) => sql`when ${currency} in (${sql.join(codes.map((code) => sql.lit(code)))}) then ${sql.raw(exponent === 0 ? '1' : `0.${'0'.repeat(exponent - 1)}1`)}`)
+  return sql`(case ${sql.join(whens, sql` `)} else 0.01 end)`
+}
+
+/**
+ * The CSV cell of a column as a SQL expression over the subquery `r`, giving the same text as
+ * `cellReader` plus the CSV writer's neutralisation (or, in the `raw` form, the text `cellReader`
+ * would check and turn into a cell). Numbers use `numeric`, whose text keeps its scale: minor
+ * units times 0.01 are `-12.50`, as `shiftDecimal` writes them.
+ */
+export function sqlCell(column: ColumnDefinition, options: SqlCellOptions = {}): RawBuilder<unknown> {
   const ref = sql.ref(`r.${column.key}`) as unknown as RawBuilder<unknown>
+  const raw = options.form === 'raw'
   switch (column.type) {
     case 'money': {
-      const factor = majorPerMinorSql(sql.ref(`r.${column.currency!}`))
-      return sqlNumber(sql`((${ref})::numeric * ${factor})`)
+      const major = sql`((${ref})::numeric * ${majorPerMinor(sql.ref(`r.${column.currency!}`) as unknown as RawBuilder<unknown>)})`
+      return raw ? major : sqlNumber(major)
     }
     case 'quantity':
     case 'percent':
     case 'integer':
-      return sqlNumber(sql`(${ref})::numeric`)
+      return raw ? ref : sqlNumber(sql`(${ref})::numeric`)
+    case 'date': {
+      const day = sqlDay(ref, options.timeZone ?? 'UTC')
+      return raw ? sql`nullif(${day}, '')` : sqlText(day)
+    }
     default:
-      return sqlText(ref)
+      return raw ? sql`nullif((${ref})::text, '')` : sqlText(ref)
   }
 }

@@ -5,14 +5,16 @@
  * Every format has the request's tab columns (hidden-in-table ones too), headed by their labels
  * (money says which column holds its currency; fixed units are in the header, e.g. `Storage (GB)`).
  * Money is exported as an exact major-unit number (`-12.50`), quantities, percents and integers as
- * numbers, dates as `YYYY-MM-DD` text, text and links as text. CSV and XLSX text cells starting
+ * numbers, dates as `YYYY-MM-DD` text (an instant in a date column as its day in the period's time
+ * zone, UTC without a period), text and links as text. CSV and XLSX text cells starting
  * with `= + - @`, tab or CR get a leading `'`; numbers (negative ones too) stay numbers.
  *
  * On PostgreSQL a CSV export runs as `COPY (<the ordered query, formatted in SQL>) TO STDOUT` on a
  * connection of the COPY pool, several times faster than formatting rows in JS, with its record
  * ends turned into CRLF: the file is byte for byte the JS writer's. It falls back to the JS writer
  * when the query's parameters cannot be inlined safely, when the report has a single column (COPY
- * quotes a lone `\.`), or when every COPY connection is busy.
+ * quotes a lone `\.`), or when every COPY connection is busy. An XLSX export reads its rows by the
+ * same COPY, formatted the same way but with text left for the XLSX writer to neutralise.
  *
  * XML (`application/xml`), element names:
  * ```xml
@@ -29,16 +31,16 @@
  * (it is data for programs); characters XML 1.0 cannot hold become U+FFFD.
  */
 import { copyPoolOf, type CopyPool } from '../db/database.ts'
-import { csvLine, ExactNumber, type CsvDelimiter } from '../exports/csv.ts'
-import { copyChunks, CopyCsvLines, inlineParameters } from '../exports/pg-copy.ts'
-import { cellReader, headerLabel, sqlCell, type ExportCell } from '../exports/report-cells.ts'
+import { csvLine, ExactNumber, exactNumber, type CsvDelimiter } from '../exports/csv.ts'
+import { copyChunks, CopyCsvLines, CopyCsvRecords, inlineParameters } from '../exports/pg-copy.ts'
+import { cellReader, headerLabel, sqlCell, type ExportCell, type SqlCellOptions } from '../exports/report-cells.ts'
 import { writeXlsx } from '../exports/xlsx.ts'
 import { isXmlName, xmlAttributes, xmlElement, xmlEscape } from '../exports/xml.ts'
 import { executorOf } from '../tenancy/scoped-db.ts'
 import type { ExportFormat } from './define.ts'
 import { orderedRows, reportTotals, streamReport, type ReportRow } from './engine.ts'
 import type { ParamsShape } from './params.ts'
-import type { ReportRequest } from './request.ts'
+import { requestTimeZone, type ReportRequest } from './request.ts'
 
 export { contentDisposition } from '../exports/content-disposition.ts'
 
@@ -77,9 +79,14 @@ function checkSignal(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal)
 }
 
+function readersOf(request: ReportRequest): Array<(row: ReportRow) => ExportCell> {
+  const timeZone = requestTimeZone(request)
+  return request.columns.map((column) => cellReader(column, { timeZone }))
+}
+
 /** The request's rows as export cells, batch by batch. */
 async function* cellBatches(request: ReportRequest, options: WriteOptions): AsyncGenerator<ExportCell[][]> {
-  const readers = request.columns.map(cellReader)
+  const readers = readersOf(request)
   const stream = streamReport(request, { batchSize: options.batchSize ?? 1000, ...(options.signal ? { signal: options.signal } : {}) })
   for await (const rows of stream) {
     checkSignal(options.signal)
@@ -87,15 +94,57 @@ async function* cellBatches(request: ReportRequest, options: WriteOptions): Asyn
   }
 }
 
+const NUMBER_TYPES = new Set(['money', 'quantity', 'percent', 'integer'])
+
+/**
+ * The rows of an XLSX export as export cells: read by COPY on PostgreSQL (the fast path's
+ * statement in its raw form: the XLSX writer checks numbers and neutralises text), else by
+ * {@link cellBatches}. COPY streams without a round trip per batch and hands over text the writer
+ * uses as it is. `used.copied` says which path ran.
+ */
+async function* xlsxBatches(request: ReportRequest, options: WriteOptions, used: { copied: boolean }): AsyncGenerator<ExportCell[][]> {
+  const copy = options.fastPath === false ? undefined : copyStatement(request, ',', { form: 'raw' })
+  // Taken inside the generator: copyChunks releases it whatever happens from there on.
+  const lease = copy?.pool.tryAcquire()
+  if (!copy || !lease) {
+    yield* cellBatches(request, options)
+    return
+  }
+  used.copied = true
+  const numeric = request.columns.map((column) => NUMBER_TYPES.has(column.type))
+  const batchSize = options.batchSize ?? 1000
+  const records = new CopyCsvRecords()
+  let batch: ExportCell[][] = []
+  for await (const chunk of copyChunks(lease, copy.sql)) {
+    for (const fields of records.parse(chunk)) {
+      const cells: ExportCell[] = fields
+      for (let i = 0; i < cells.length; i++) {
+        const text = fields[i]
+        // COPY wrote numbers as numeric text; checked once more, as the text goes into XML as it is.
+        if (numeric[i] && text != null) cells[i] = exactNumber(text) ?? null
+      }
+      batch.push(cells)
+    }
+    if (batch.length >= batchSize) {
+      checkSignal(options.signal)
+      yield batch
+      batch = []
+    }
+  }
+  records.finish()
+  if (batch.length) yield batch
+}
+
 /**
  * The COPY statement for a CSV export and the pool to run it on, or undefined when the fast path
  * does not apply: not PostgreSQL (or inside a transaction), a single column, or parameters that
  * cannot be inlined safely.
  */
-export function copyStatement(request: ReportRequest, delimiter: CsvDelimiter): { sql: string; pool: CopyPool } | undefined {
+export function copyStatement(request: ReportRequest, delimiter: CsvDelimiter, cells: SqlCellOptions = {}): { sql: string; pool: CopyPool } | undefined {
   const pool = copyPoolOf(executorOf(request.context.db))
   if (!pool || request.columns.length < 2) return undefined
-  const query = orderedRows(request).clearSelect().select(request.columns.map((column, i) => sqlCell(column).as(`c${i}`)))
+  const options = { timeZone: requestTimeZone(request), ...cells }
+  const query = orderedRows(request).clearSelect().select(request.columns.map((column, i) => sqlCell(column, options).as(`c${i}`)))
   const compiled = query.compile()
   const text = inlineParameters(compiled.sql, compiled.parameters)
   if (text === undefined) return undefined
@@ -164,7 +213,7 @@ function parameterPairs(request: ReportRequest): Array<[string, string]> {
 
 async function writeXml(request: ReportRequest, write: Write, afterBatch: AfterBatch, options: WriteOptions): Promise<void> {
   const { report, columns, exportOptions } = request
-  const readers = columns.map(cellReader)
+  const readers = readersOf(request)
   const open = columns.map((c) => (isXmlName(c.key) ? [`<${c.key}>`, `</${c.key}>`, `<${c.key}/>`] : [`<field${xmlAttributes({ key: c.key })}>`, '</field>', `<field${xmlAttributes({ key: c.key })}/>`]))
   const element = (i: number, text: string | null) => {
     const [start, end, empty] = open[i]!
@@ -219,7 +268,7 @@ export async function writeReport(request: ReportRequest, format: ExportFormat, 
   let copied = false
   try {
     if (format === 'csv') copied = await writeCsv(request, write, afterBatch, options)
-    else await writeFormat(request, format, write, afterBatch, options)
+    else copied = await writeFormat(request, format, write, afterBatch, options)
   } catch (error) {
     // A cancelled statement fails with the driver's own error: report it as the abort it is.
     if (options.signal?.aborted) throw abortError(options.signal)
@@ -229,18 +278,21 @@ export async function writeReport(request: ReportRequest, format: ExportFormat, 
   return { rows, bytes, copied }
 }
 
-async function writeFormat(request: ReportRequest, format: Exclude<ExportFormat, 'csv'>, write: Write, afterBatch: AfterBatch, options: WriteOptions): Promise<void> {
+/** Writes an XLSX or XML export; resolves with whether COPY read the rows. */
+async function writeFormat(request: ReportRequest, format: Exclude<ExportFormat, 'csv'>, write: Write, afterBatch: AfterBatch, options: WriteOptions): Promise<boolean> {
   if (format === 'xlsx') {
     const { exportOptions, columns } = request
-    await writeXlsx(cellBatches(request, options), write, {
+    const used = { copied: false }
+    await writeXlsx(xlsxBatches(request, options, used), write, {
       header: columns.map((c) => headerLabel(c, columns)),
       sheetName: request.report.title,
       title: exportOptions.name,
       description: exportOptions.description,
     }, afterBatch)
-  } else {
-    await writeXml(request, write, afterBatch, options)
+    return used.copied
   }
+  await writeXml(request, write, afterBatch, options)
+  return false
 }
 
 /**

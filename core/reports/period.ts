@@ -69,9 +69,14 @@ function dayFormatter(timeZone: string): Intl.DateTimeFormat {
   return formatter
 }
 
-/** The calendar day `now` falls on in `timeZone`. */
+/**
+ * The calendar day `now` falls on in `timeZone`, `YYYY-MM-DD`. en-CA writes a year below 1000 short
+ * (`999-03-04`); it is padded to four digits, as PostgreSQL's `to_char(..., 'YYYY-MM-DD')` writes it
+ * (years before 1 AD are not supported).
+ */
 export function dayIn(now: Date, timeZone: string): string {
-  return dayFormatter(timeZone).format(now)
+  const text = dayFormatter(timeZone).format(now)
+  return text.length === 10 ? text : text.padStart(10, '0')
 }
 
 function parts(day: string): [number, number, number] {

@@ -5,6 +5,7 @@
  * query string of the result reproduces the view (pages push it to the URL; runs archive it).
  */
 import type { ScopedDb } from '../tenancy/scoped-db.ts'
+import type { Period } from './period.ts'
 import { columnsFor, ENGINE_KEYS, orderOf, type AnyReport, type ColumnDefinition, type ReportContext } from './define.ts'
 import { paramKeys, ReportParamError, selectedOrganisations, single, type AccountType, type OrgScope, type ParamInput, type ParamsShape } from './params.ts'
 
@@ -129,4 +130,15 @@ export async function parseReportRequest(report: AnyReport, input: ParamInput, o
     exportOptions: { delimiter: delimiterText, bom: bomText === '1' || bomText === 'true', name, description },
     query: new URLSearchParams(queryPairs).toString(),
   }
+}
+
+/**
+ * The time zone of a request's days: its period's (`tz=`), or UTC for a report without a period.
+ * A `date` column holding an instant shows, and exports, as its day there.
+ */
+export function requestTimeZone(request: ReportRequest): string {
+  for (const [name, param] of Object.entries(request.report.params as ParamsShape)) {
+    if (param.kind === 'period') return (request.context.params[name] as Period).timeZone
+  }
+  return 'UTC'
 }

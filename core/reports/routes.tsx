@@ -22,7 +22,7 @@ import { renderChartSvg } from './chart.ts'
 import { actionsFor, formatsOf, type AnyReport, type ExportFormat } from './define.ts'
 import { chartData, chartsFor, runReport } from './engine.ts'
 import { queryInput, ReportParamError, type OrgScope, type ParamsShape } from './params.ts'
-import { DEFAULT_PAGE_SIZE, parseReportRequest, type ReportRequest } from './request.ts'
+import { DEFAULT_PAGE_SIZE, parseReportRequest, requestTimeZone, type ReportRequest } from './request.ts'
 
 const SUGGESTIONS = 200
 
@@ -111,7 +111,7 @@ async function showReport(c: Context<AppEnv>, report: AnyReport): Promise<Respon
     const [result, charts] = await Promise.all([runReport(request), drawCharts(request)])
     const pageSize = request.pageSize !== (report.pageSize ?? DEFAULT_PAGE_SIZE) ? { pageSize: String(request.pageSize) } : {}
     const query = new URLSearchParams([...new URLSearchParams(request.query), ...Object.entries(pageSize)]).toString()
-    props.result = { query, tab: request.context.tab, sort: request.sort, columns: request.columns, rows: result.rows, totals: result.totals, total: result.total, page: result.page, pageSize: result.pageSize, charts }
+    props.result = { query, tab: request.context.tab, sort: request.sort, columns: request.columns, rows: result.rows, totals: result.totals, total: result.total, page: result.page, pageSize: result.pageSize, charts, timeZone: requestTimeZone(request) }
     const actions = actionsFor(report, request.context.tab)
     if (actions && c.var.ability.can(actions.requires[0], actions.requires[1])) props.actions = actions
     for (const [name, param] of Object.entries(report.params as ParamsShape)) {

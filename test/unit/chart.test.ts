@@ -3,6 +3,8 @@
  * labels from user data come out escaped; nothing the CSP would block (style attributes, <style>)
  * is left; ids are unique per chart; the allowlist refuses markup it does not know.
  */
+import { createRequire } from 'node:module'
+import { sep } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { cleanSvg, renderChartSvg, seriesOf, UnsafeChartError } from '../../core/reports/chart.ts'
@@ -10,6 +12,14 @@ import { CHART_KINDS } from '../../core/reports/define.ts'
 
 const test = suite('report charts')
 const EVIL = '<script>alert(1)</script>'
+
+test('ECharts is loaded by the first chart drawn, not by importing the module', () => {
+  const cache = createRequire(import.meta.url).cache
+  const loaded = () => Object.keys(cache).some((path) => path.includes(`${sep}node_modules${sep}echarts${sep}`))
+  assert.not.ok(loaded(), 'not loaded on import')
+  assert.ok(renderChartSvg({ id: 'first', title: 'First', kind: 'bar', points: [{ x: 'a', y: '1' }] }).startsWith('<svg'))
+  assert.ok(loaded(), 'loaded once a chart was drawn')
+})
 
 test('each kind draws a labelled, CSP-clean SVG', () => {
   for (const kind of CHART_KINDS) {

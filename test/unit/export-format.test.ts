@@ -8,8 +8,8 @@ import * as assert from 'uvu/assert'
 import { SaxesParser } from 'saxes'
 import { asciiFileName, contentDisposition } from '../../core/exports/content-disposition.ts'
 import { csvCell, csvLine, ExactNumber, exactNumber } from '../../core/exports/csv.ts'
-import { CopyCsvLines, inlineParameters } from '../../core/exports/pg-copy.ts'
-import { cellReader, headerLabel, shiftDecimal } from '../../core/exports/report-cells.ts'
+import { CopyCsvLines, CopyCsvRecords, inlineParameters } from '../../core/exports/pg-copy.ts'
+import { cellReader, headerLabel, instantDay, shiftDecimal } from '../../core/exports/report-cells.ts'
 import { sheetName } from '../../core/exports/xlsx.ts'
 import { isXmlName, xmlElement, xmlEscape } from '../../core/exports/xml.ts'
 import type { ColumnDefinition } from '../../core/reports/define.ts'
@@ -46,6 +46,36 @@ test('money is shifted to major units exactly, by the currency exponent', () => 
   const columns: ColumnDefinition[] = [money, { key: 'currency', label: 'Currency', type: 'text' }, { key: 'gb', label: 'Storage', type: 'quantity', unit: { fixed: 'GB' } }]
   assert.is(headerLabel(columns[0]!, columns), 'Amount (in Currency)')
   assert.is(headerLabel(columns[2]!, columns), 'Storage (GB)')
+})
+
+test('COPY CSV records parse back whatever the chunk boundaries: quotes, line breaks, multi-byte text', () => {
+  // As COPY writes them: NULL unquoted and empty, "" an empty string, quotes doubled, CR/LF quoted.
+  const copy = '1,plain,\n2,"a,b","say ""hi"""\n3,"two\nlines\r\n",""\n4,ünïcødé € 😀,"😀\n"\n5,,x\n'
+  const expected = [['1', 'plain', null], ['2', 'a,b', 'say "hi"'], ['3', 'two\nlines\r\n', ''], ['4', 'ünïcødé € 😀', '😀\n'], ['5', null, 'x']]
+  const bytes = Buffer.from(copy, 'utf8')
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    for (const step of [1, 7, bytes.length]) {
+      const records = new CopyCsvRecords()
+      const out: (string | null)[][] = [...records.parse(bytes.subarray(0, cut))]
+      for (let at = cut; at < bytes.length; at += step) out.push(...records.parse(bytes.subarray(at, Math.min(at + step, bytes.length))))
+      records.finish()
+      assert.equal(out, expected, `cut at ${cut}, then ${step} bytes at a time`)
+    }
+  }
+  const unfinished = new CopyCsvRecords()
+  unfinished.parse(Buffer.from('1,"open\n'))
+  assert.throws(() => unfinished.finish())
+})
+
+test('an instant in a date column is its day in the time zone, the year padded like to_char', () => {
+  const date: ColumnDefinition = { key: 'at', label: 'At', type: 'date' }
+  const at = new Date('2026-01-14T23:30:00Z')
+  assert.is(cellReader(date)({ at }), '2026-01-14')
+  assert.is(cellReader(date, { timeZone: 'Asia/Tokyo' })({ at }), '2026-01-15')
+  assert.is(cellReader(date, { timeZone: 'America/New_York' })({ at: new Date('2026-03-08T04:59:00Z') }), '2026-03-07')
+  assert.is(cellReader(date)({ at: '2026-01-14' }), '2026-01-14')
+  assert.is(instantDay(new Date('0999-03-04T12:00:00Z'), 'UTC'), '0999-03-04')
+  assert.is(instantDay(new Date(NaN), 'UTC'), null)
 })
 
 test('XML text survives control characters, ]]>, markup and quotes, and parses back', () => {

@@ -10,6 +10,7 @@
  */
 import { formatMoney } from '../../core/billing/money.ts'
 import type { ColumnDefinition } from '../../core/reports/define.ts'
+import { dayIn } from '../../core/reports/period.ts'
 
 type Row = Readonly<Record<string, unknown>>
 
@@ -33,11 +34,14 @@ function unitOf(column: ColumnDefinition, row: Row): string {
   return unit == null ? '' : String(unit)
 }
 
-/** The text a cell shows (links aside): empty for null. */
-export function formatCell(column: ColumnDefinition, row: Row): string {
+/**
+ * The text a cell shows (links aside): empty for null. A `date` column holding an instant shows its
+ * day in `timeZone` (the request's, as its exports write it).
+ */
+export function formatCell(column: ColumnDefinition, row: Row, timeZone = 'UTC'): string {
   const value = row[column.key]
   if (value == null || value === '') return ''
-  const text = value instanceof Date ? value.toISOString().slice(0, 10) : String(value)
+  const text = value instanceof Date ? (Number.isNaN(value.getTime()) ? '' : dayIn(value, timeZone)) : String(value)
   switch (column.type) {
     case 'money': {
       const currency = column.currency ? row[column.currency] : undefined
@@ -55,9 +59,9 @@ export function formatCell(column: ColumnDefinition, row: Row): string {
   }
 }
 
-function Cell(props: { column: ColumnDefinition; row: Row }) {
+function Cell(props: { column: ColumnDefinition; row: Row; timeZone: string | undefined }) {
   const { column, row } = props
-  const text = formatCell(column, row)
+  const text = formatCell(column, row, props.timeZone)
   if (column.type === 'link' && column.href) {
     const href = column.href(row)
     // Only same-site paths: a report cannot turn a cell into a javascript: or off-site link.
@@ -72,6 +76,8 @@ export interface DataTableProps {
   readonly totals: readonly Row[]
   readonly totalsBy: readonly string[]
   readonly sort: { readonly key: string; readonly descending: boolean }
+  /** The time zone of the request's days (`requestTimeZone`); UTC when left out. */
+  readonly timeZone?: string | undefined
   /** The URL of this view sorted by `sort` (`key` or `-key`). */
   readonly sortHref: (sort: string) => string
   /** Id of the element sort links swap. */
@@ -126,7 +132,7 @@ export function DataTable(props: DataTableProps) {
           {props.rows.map((row) => (
             <tr>
               {selection && <SelectCell selection={selection} row={row} label={labelOf(row)} />}
-              {columns.map((column) => <Cell column={column} row={row} />)}
+              {columns.map((column) => <Cell column={column} row={row} timeZone={props.timeZone} />)}
             </tr>
           ))}
         </tbody>

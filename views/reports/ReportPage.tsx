@@ -46,6 +46,8 @@ export interface ReportResultView {
   readonly page: number
   readonly pageSize: number
   readonly charts: readonly ChartProps[]
+  /** The time zone of the request's days (`requestTimeZone`). */
+  readonly timeZone: string
 }
 
 export interface ReportPageProps {
@@ -108,7 +110,7 @@ function Results(props: ReportPageProps) {
         <>
           <Tabs report={report} result={result} />
           {result.charts.length > 0 && <div class="report-charts">{result.charts.map((chart) => <Chart {...chart} />)}</div>}
-          <DataTable columns={result.columns} rows={result.rows} totals={result.totals} totalsBy={report.totalsBy ?? []} sort={result.sort}
+          <DataTable columns={result.columns} rows={result.rows} totals={result.totals} totalsBy={report.totalsBy ?? []} sort={result.sort} timeZone={result.timeZone}
             sortHref={(sort) => viewHref(report.id, result.query, { sort: sort === orderOf(report, result.tab).defaultSort ? undefined : sort, page: undefined })}
             target={RESULTS_ID} selectOob={SELECT_OOB}
             selection={props.actions && result.rows.length > 0 ? { key: props.actions.key, name: props.actions.name ?? 'id', form: ACTIONS_FORM_ID } : undefined} />
