@@ -7,32 +7,20 @@
  *
  * The scenarios run in order and build on each other (the role, then the user, then...).
  */
-import { mkdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { listen, type Serving } from '../../core/server.ts'
+import { listen } from '../../core/server.ts'
 import { DEMO_PASSWORD, seedDemo } from '../../core/seed/demo.ts'
-import { onPostgres, testRuntime, type TestRuntime } from '../support/fixture.ts'
+import { ARTIFACTS, closeBrowserAndServer, openBrowser, type BrowserTestContext } from '../support/browser.ts'
+import { testRuntime } from '../support/fixture.ts'
 
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url))
 const ROLE = 'Support Desk'
 const NEW_USER = { name: 'Sam Support', email: 'sam.support@acme.example' }
 
-interface Context {
-  rt: TestRuntime
-  serving: Serving | undefined
-  browser: Browser | undefined
-  page: Page
+interface Context extends BrowserTestContext {
   /** A second browser (own cookies) where the new user stays signed in while they are disabled. */
   other: Page
-  /** `console.error` messages and uncaught page errors, with the page they happened on. */
-  errors: string[]
-  /** `securitypolicyviolation` events reported from inside the pages. */
-  cspViolations: string[]
-  /** Responses with a 5xx status. */
-  serverErrors: string[]
   /** Full URLs we open on purpose expecting a 401, 403 or 404 (Chromium logs those as console errors). */
   expectedErrors: Set<string>
   /** Set once the new user exists. */
@@ -40,60 +28,19 @@ interface Context {
   userId: number
 }
 
-const Access = suite<Context>('browser access control', {
-  errors: [], cspViolations: [], serverErrors: [], expectedErrors: new Set(),
-} as unknown as Context)
-
-/** A fresh browser context (its own cookie jar) whose page reports errors, CSP violations and 5xx into `ctx`. */
-async function openPage(ctx: Context): Promise<Page> {
-  const context: BrowserContext = await ctx.browser!.newContext({ baseURL: ctx.serving!.url, viewport: { width: 1280, height: 800 } })
-  await context.exposeBinding('__llReportCsp', (_source, text: string) => { ctx.cspViolations.push(text) })
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      const report = (window as unknown as { __llReportCsp(text: string): void }).__llReportCsp
-      report(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} on ${e.documentURI}`)
-    })
-  })
-  const page = await context.newPage()
-  page.setDefaultTimeout(10_000)
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return
-    const where = msg.location().url
-    if (/status of 40[134]/.test(msg.text()) && ctx.expectedErrors.has(where)) return
-    ctx.errors.push(`console.error on ${where}: ${msg.text()}`)
-  })
-  page.on('pageerror', (error) => { ctx.errors.push(`uncaught on ${page.url()}: ${error.message}`) })
-  page.on('response', (response) => {
-    if (response.status() >= 500) ctx.serverErrors.push(`${response.status()} ${response.request().method()} ${response.url()}`)
-  })
-  return page
-}
+const Access = suite<Context>('browser access control', { expectedErrors: new Set() } as unknown as Context)
 
 Access.before(async (ctx) => {
-  mkdirSync(ARTIFACTS, { recursive: true })
   ctx.rt = await testRuntime()
   await seedDemo(ctx.rt.database.db)
   ctx.serving = await listen(ctx.rt, 0, '127.0.0.1')
-  ctx.browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    timeout: 60_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-  ctx.page = await openPage(ctx)
+  // The pages of both browser contexts (see `ctx.openPage()` below) report into the same lists.
+  Object.assign(ctx, await openBrowser(ctx.serving.url, {
+    expectedConsoleError: (text, url) => /status of 40[134]/.test(text) && ctx.expectedErrors.has(url),
+  }))
 })
 
-Access.after(async (ctx) => {
-  await ctx.browser?.close()
-  if (ctx.serving) {
-    // shutdown() closes the runtime (and PGlite); dispose() would close PGlite twice. On
-    // PostgreSQL dispose() still has to drop the cloned database (see smoke.test.ts).
-    await ctx.serving.shutdown('test')
-    if (onPostgres) await ctx.rt.dispose()
-  } else {
-    await ctx.rt?.dispose()
-  }
-})
+Access.after((ctx) => closeBrowserAndServer(ctx))
 
 async function signIn(page: Page, email: string, password = DEMO_PASSWORD): Promise<void> {
   await page.goto('/login')
@@ -231,7 +178,7 @@ Access('the new user sees what the role allows and gets a 403 page for Roles', a
   await page.screenshot({ path: `${ARTIFACTS}roles-403.png`, fullPage: true })
 
   // The same user, signed in in a second browser: that session stays open for the next scenario.
-  ctx.other = await openPage(ctx)
+  ctx.other = await ctx.openPage()
   await signIn(ctx.other, NEW_USER.email, ctx.password)
   await ctx.other.goto('/users')
   assert.is(new URL(ctx.other.url()).pathname, '/users')

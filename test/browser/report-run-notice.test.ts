@@ -5,74 +5,37 @@
  * the link to the run; the polling stops once the notice is shown, and the notice is not shown
  * again. A second run's notice is dismissed with ×. No console errors, CSP violations or 5xx.
  */
-import { mkdirSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { readFileSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { listen, type Serving } from '../../core/server.ts'
+import { listen } from '../../core/server.ts'
 import { builtInPlugins } from '../../plugins/index.ts'
-import { ADMIN, onPostgres, seedTree, TEST_PASSWORD, testRuntime, type TestRuntime } from '../support/fixture.ts'
+import { ARTIFACTS, closeBrowserAndServer, openBrowser, type BrowserTestContext } from '../support/browser.ts'
+import { ADMIN, seedTree, TEST_PASSWORD, testRuntime } from '../support/fixture.ts'
 import { runTestPlugin } from '../support/report-runs.ts'
 
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url))
 /** Rows per organisation of the test report: enough for the export to take a few seconds. */
 const ROWS = 60_000
 
-interface Context {
-  rt: TestRuntime
-  serving: Serving | undefined
-  browser: Browser | undefined
-  page: Page
-  errors: string[]
-  cspViolations: string[]
-  serverErrors: string[]
+interface Context extends BrowserTestContext {
   /** Status of each poll of the notice endpoint, in order. */
   polls: number[]
 }
 
-const Notice = suite<Context>('browser report run notice', { errors: [], cspViolations: [], serverErrors: [], polls: [] } as unknown as Context)
+const Notice = suite<Context>('browser report run notice', { polls: [] } as unknown as Context)
 
 Notice.before(async (ctx) => {
-  mkdirSync(ARTIFACTS, { recursive: true })
   ctx.rt = await testRuntime({ installed: [...builtInPlugins, runTestPlugin] })
   await seedTree(ctx.rt.database.db)
   ctx.serving = await listen(ctx.rt, 0, '127.0.0.1')
-  ctx.browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    timeout: 60_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-  const context = await ctx.browser.newContext({ baseURL: ctx.serving.url, viewport: { width: 1280, height: 800 }, acceptDownloads: true })
-  await context.exposeBinding('__llReportCsp', (_source, text: string) => { ctx.cspViolations.push(text) })
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      const report = (window as unknown as { __llReportCsp(text: string): void }).__llReportCsp
-      report(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} on ${e.documentURI}`)
-    })
-  })
-  const page = await context.newPage()
-  page.setDefaultTimeout(15_000)
-  page.on('console', (msg) => { if (msg.type() === 'error') ctx.errors.push(`console.error on ${msg.location().url}: ${msg.text()}`) })
-  page.on('pageerror', (error) => { ctx.errors.push(`uncaught on ${page.url()}: ${error.message}`) })
-  page.on('response', (response) => {
-    if (response.status() >= 500) ctx.serverErrors.push(`${response.status()} ${response.request().method()} ${response.url()}`)
-    if (new URL(response.url()).pathname === '/reports/runs/notice') ctx.polls.push(response.status())
-  })
-  ctx.page = page
+  Object.assign(ctx, await openBrowser(ctx.serving.url, {
+    acceptDownloads: true,
+    timeout: 15_000,
+    onResponse: (response) => { if (new URL(response.url()).pathname === '/reports/runs/notice') ctx.polls.push(response.status()) },
+  }))
 })
 
-Notice.after(async (ctx) => {
-  await ctx.browser?.close()
-  if (ctx.serving) {
-    // As in smoke.test.ts: shutdown() closes the runtime; only PostgreSQL still needs its database dropped.
-    await ctx.serving.shutdown('test')
-    if (onPostgres) await ctx.rt.dispose()
-  } else {
-    await ctx.rt?.dispose()
-  }
-})
+Notice.after((ctx) => closeBrowserAndServer(ctx))
 
 Notice('signed in, no run started: pages carry no notice region and never poll', async (ctx) => {
   const { page } = ctx

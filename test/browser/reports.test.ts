@@ -6,69 +6,29 @@
  * drawn and visible, and saves a full-page screenshot to test/artifacts/report-<id>.png. Then the
  * tenants-list flow from the organisations list. No console errors, CSP violations or 5xx.
  */
-import { mkdirSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { readFileSync } from 'node:fs'
+import type { Page } from 'playwright-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { listen, type Serving } from '../../core/server.ts'
+import { listen } from '../../core/server.ts'
 import { DEMO_PASSWORD, seedDemo } from '../../core/seed/demo.ts'
-import { onPostgres, testRuntime, type TestRuntime } from '../support/fixture.ts'
+import { ARTIFACTS, closeBrowserAndServer, openBrowser, type BrowserTestContext } from '../support/browser.ts'
+import { testRuntime } from '../support/fixture.ts'
 
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url))
-
-interface Context {
-  rt: TestRuntime
-  serving: Serving | undefined
-  browser: Browser | undefined
-  page: Page
-  errors: string[]
-  cspViolations: string[]
-  serverErrors: string[]
+interface Context extends BrowserTestContext {
   reportIds: string[]
 }
 
-const Reports = suite<Context>('browser reports', { errors: [], cspViolations: [], serverErrors: [], reportIds: [] } as unknown as Context)
+const Reports = suite<Context>('browser reports', { reportIds: [] } as unknown as Context)
 
 Reports.before(async (ctx) => {
-  mkdirSync(ARTIFACTS, { recursive: true })
   ctx.rt = await testRuntime()
   await seedDemo(ctx.rt.database.db)
   ctx.serving = await listen(ctx.rt, 0, '127.0.0.1')
-  ctx.browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    timeout: 60_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-  const context = await ctx.browser.newContext({ baseURL: ctx.serving.url, viewport: { width: 1280, height: 800 }, acceptDownloads: true })
-  await context.exposeBinding('__llReportCsp', (_source, text: string) => { ctx.cspViolations.push(text) })
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      const report = (window as unknown as { __llReportCsp(text: string): void }).__llReportCsp
-      report(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} on ${e.documentURI}`)
-    })
-  })
-  const page = await context.newPage()
-  page.setDefaultTimeout(15_000)
-  page.on('console', (msg) => { if (msg.type() === 'error') ctx.errors.push(`console.error on ${msg.location().url}: ${msg.text()}`) })
-  page.on('pageerror', (error) => { ctx.errors.push(`uncaught on ${page.url()}: ${error.message}`) })
-  page.on('response', (response) => {
-    if (response.status() >= 500) ctx.serverErrors.push(`${response.status()} ${response.request().method()} ${response.url()}`)
-  })
-  ctx.page = page
+  Object.assign(ctx, await openBrowser(ctx.serving.url, { acceptDownloads: true, timeout: 15_000 }))
 })
 
-Reports.after(async (ctx) => {
-  await ctx.browser?.close()
-  if (ctx.serving) {
-    // As in smoke.test.ts: shutdown() closes the runtime; only PostgreSQL still needs its database dropped.
-    await ctx.serving.shutdown('test')
-    if (onPostgres) await ctx.rt.dispose()
-  } else {
-    await ctx.rt?.dispose()
-  }
-})
+Reports.after((ctx) => closeBrowserAndServer(ctx))
 
 Reports('the operator signs in and opens the catalogue of reports', async (ctx) => {
   const { page } = ctx

@@ -6,89 +6,40 @@
  *
  * The scenarios run in order on one page and build on each other (signed in, then signed out...).
  */
-import { mkdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { listen, type Serving } from '../../core/server.ts'
+import { listen } from '../../core/server.ts'
 import { DEMO_PASSWORD, seedDemo } from '../../core/seed/demo.ts'
-import { onPostgres, testRuntime, type TestRuntime } from '../support/fixture.ts'
+import { ARTIFACTS, closeBrowserAndServer, openBrowser, type BrowserTestContext } from '../support/browser.ts'
+import { testRuntime, type TestRuntime } from '../support/fixture.ts'
 
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url))
 const NEW_CUSTOMER = 'Smoke Test Customer'
 
-interface Context {
-  rt: TestRuntime
-  serving: Serving | undefined
-  browser: Browser | undefined
-  page: Page
-  /** `console.error` messages and uncaught page errors, with the page they happened on. */
-  errors: string[]
-  /** `securitypolicyviolation` events reported from inside the page. */
-  cspViolations: string[]
-  /** Responses with a 5xx status. */
-  serverErrors: string[]
+interface Context extends BrowserTestContext {
   /** Script assets and their status, in the order the browser loaded them. */
   scripts: string[]
   /** Full URLs we open on purpose expecting a 404 (Chromium logs those as console errors). */
   expected404: Set<string>
 }
 
-const Smoke = suite<Context>('browser smoke', {
-  errors: [], cspViolations: [], serverErrors: [], scripts: [], expected404: new Set(),
-} as unknown as Context)
+const Smoke = suite<Context>('browser smoke', { scripts: [], expected404: new Set() } as unknown as Context)
 
 Smoke.before(async (ctx) => {
-  mkdirSync(ARTIFACTS, { recursive: true })
   ctx.rt = await testRuntime()
   await seedDemo(ctx.rt.database.db)
   ctx.serving = await listen(ctx.rt, 0, '127.0.0.1')
-  ctx.browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    timeout: 60_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-  const context = await ctx.browser.newContext({ baseURL: ctx.serving.url, viewport: { width: 1280, height: 800 } })
-  await context.exposeBinding('__llReportCsp', (_source, text: string) => { ctx.cspViolations.push(text) })
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      const report = (window as unknown as { __llReportCsp(text: string): void }).__llReportCsp
-      report(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} on ${e.documentURI}`)
-    })
-  })
-  const page = await context.newPage()
-  page.setDefaultTimeout(10_000)
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return
-    const where = msg.location().url
+  Object.assign(ctx, await openBrowser(ctx.serving.url, {
     // Expected 404s: the pages we open on purpose (the shell names an empty data: favicon).
-    if (msg.text().includes('status of 404') && ctx.expected404.has(where)) return
-    ctx.errors.push(`console.error on ${where}: ${msg.text()}`)
-  })
-  page.on('pageerror', (error) => { ctx.errors.push(`uncaught on ${page.url()}: ${error.message}`) })
-  page.on('response', (response) => {
-    const path = new URL(response.url()).pathname
-    if (response.status() >= 500) ctx.serverErrors.push(`${response.status()} ${response.request().method()} ${response.url()}`)
-    if (path.endsWith('.js')) ctx.scripts.push(`${path} ${response.status()}`)
-  })
-  ctx.page = page
+    expectedConsoleError: (text, url) => text.includes('status of 404') && ctx.expected404.has(url),
+    onResponse: (response) => {
+      const path = new URL(response.url()).pathname
+      if (path.endsWith('.js')) ctx.scripts.push(`${path} ${response.status()}`)
+    },
+  }))
 })
 
-Smoke.after(async (ctx) => {
-  await ctx.browser?.close()
-  if (ctx.serving) {
-    // shutdown() stops the server and calls runtime.close() (pg-boss, then the database). On PGlite
-    // that is all there is; TestRuntime.dispose() would close the PGlite instance a second time and
-    // throw "PGlite is closed". On PostgreSQL dispose() still has to drop the cloned database (its
-    // second close is caught there).
-    await ctx.serving.shutdown('test')
-    if (onPostgres) await ctx.rt.dispose()
-  } else {
-    await ctx.rt?.dispose()
-  }
-})
+Smoke.after((ctx) => closeBrowserAndServer(ctx))
 
 /** Names in the organisations table, as shown. */
 async function tableNames(page: Page): Promise<string[]> {
