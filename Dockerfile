@@ -31,4 +31,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 # Node itself, not npm: SIGTERM reaches the process and shuts it down gracefully.
-CMD ["node", "--import", "tsx", "main.ts"]
+CMD ["node", "--max-semi-space-size=8", "--import", "tsx", "main.ts"]

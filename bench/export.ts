@@ -16,7 +16,7 @@
  * (not bench/support.ts, which brings every plugin): the `modules` line measures, in a child of
  * its own, a bare process, one with the export's modules and one with the whole app's.
  *
- *   npx tsx bench/export.ts [--db ll_bench_10k] [--repeat 100] [--phases copy,copy-formatted,csv-copy,csv-js,xlsx,xml] [--runs 1]
+ *   npx tsx bench/export.ts [--db ll_bench_10k] [--repeat 100] [--phases copy,copy-formatted,csv-copy,csv-js,xlsx,xml] [--runs 1] [--default-gc]
  */
 import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -188,12 +188,18 @@ async function measureModules(bare: number): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`)
 }
 
+/**
+ * The V8 flags the server runs with (`npm start`, the Docker image): each phase's process gets them,
+ * so its memory is the server's. `--default-gc` leaves them out (V8's own young-generation sizing).
+ */
+const SERVER_FLAGS = args.includes('--default-gc') ? [] : ['--max-semi-space-size=8']
+
 function child<T>(phase: Phase | 'modules', url: string): Promise<T> {
   const script = fileURLToPath(import.meta.url)
   // The bare figure is read before tsx and the static imports load (a preload runs first).
   const preload = ['--import', `data:text/javascript,${encodeURIComponent('globalThis.gc?.(); process.env.BENCH_BARE_RSS = String(process.memoryUsage.rss())')}`]
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--expose-gc', ...preload, ...process.execArgv, script, ...args, '--phase', phase, '--url', url], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const proc = spawn(process.execPath, ['--expose-gc', ...SERVER_FLAGS, ...preload, ...process.execArgv, script, ...args, '--phase', phase, '--url', url], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     proc.stdout.on('data', (data: Buffer) => { out += data.toString() })
     proc.once('error', reject)
