@@ -27,6 +27,7 @@ import { userApi } from './api/users.ts'
 import { permissionCatalogue } from './access/catalogue.ts'
 import { tokenFor, verifyCsrf } from './auth/csrf.ts'
 import { authRoutes, safeNext, type AuthRoutesOptions } from './auth/routes.tsx'
+import { RUN_NOTICE_PATH } from './reports/run-notice.tsx'
 import { findSession, sessionCookieName } from './auth/sessions.ts'
 import { bearerToken, findApiToken } from './auth/tokens.ts'
 import type { Database } from './db/schema.ts'
@@ -169,12 +170,26 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
 
   app.route('/', authRoutes({ db, clientAddress, ...(options.throttle ? { throttle: options.throttle } : {}) }))
 
+  /**
+   * The path of the page an htmx request was sent from (`HX-Current-URL`). Only its path is kept, and
+   * `safeNext` checks it like any `next`, so a forged header can only name a page of this site.
+   */
+  function currentPage(c: Context<AppEnv>): string | undefined {
+    const header = c.req.header('hx-current-url')
+    if (!header || !URL.canParse(header)) return undefined
+    const url = new URL(header)
+    return url.pathname + url.search
+  }
+
   app.use(async function requireLogin(c, next) {
     if (c.var.user) return next()
     if (wantsJson(c)) return renderProblem(c, 401, 'Sign in first.')
     const next_ = safeNext(c.req.method === 'GET' ? c.req.path + (new URL(c.req.url).search) : '/')
     if (c.req.header('hx-request') === 'true') {
-      c.header('HX-Redirect', `/login?next=${encodeURIComponent(next_)}`)
+      // A background poll (the report-ready notice) stops quietly: a tab left open is not sent away.
+      if (c.req.path === RUN_NOTICE_PATH) return c.body('', 200)
+      // After signing in, back to the page the reader was on, not to the fragment's own URL.
+      c.header('HX-Redirect', `/login?next=${encodeURIComponent(safeNext(currentPage(c) ?? next_))}`)
       return c.body(null, 204)
     }
     return c.redirect(`/login?next=${encodeURIComponent(next_)}`, 303)

@@ -227,10 +227,11 @@ test('runs started through the API owe no notice and set no cookie', async () =>
   assert.not.match(await (await poll(agent)).text(), /API export/)
 })
 
-test('signed out: the poll is sent to sign in, never answered with a notice', async () => {
-  const res = await new Agent(rt.app).get(NOTICE, { 'hx-request': 'true' })
-  assert.is(res.status, 204)
-  assert.match(res.headers.get('hx-redirect') ?? '', /^\/login\?next=/)
+test('signed out (the session ended while a tab was left open): the poll stops quietly, no notice, no redirect', async () => {
+  const res = await new Agent(rt.app).get(NOTICE, { 'hx-request': 'true', 'hx-current-url': 'http://localhost/organisations' })
+  assert.is(res.status, 200)
+  assert.is(await res.text(), '', 'an empty answer replaces the poller, so polling ends')
+  assert.is(res.headers.get('hx-redirect'), null)
 })
 
 test.run()

@@ -79,9 +79,12 @@ test('a session deleted elsewhere ends at the next request, full page or fragmen
   const page = await other.get('/')
   assert.is(page.status, 303)
   assert.match(page.headers.get('location') ?? '', /^\/login/)
-  const swap = await other.get(FRAGMENT, htmx)
+  const swap = await other.get(FRAGMENT, { ...htmx, 'hx-current-url': 'http://portal.example/organisations?q=north' })
   assert.is(swap.status, 204)
-  assert.match(swap.headers.get('hx-redirect') ?? '', /^\/login/)
+  // After signing in, back to the page the swap came from, not to the fragment's URL.
+  assert.is(swap.headers.get('hx-redirect'), `/login?next=${encodeURIComponent('/organisations?q=north')}`)
+  const forged = await other.get(FRAGMENT, { ...htmx, 'hx-current-url': 'http://portal.example//evil.example/x' })
+  assert.is(forged.headers.get('hx-redirect'), `/login?next=${encodeURIComponent('/')}`)
   agent = await signedIn(rt.app, EMAIL)
 })
 
