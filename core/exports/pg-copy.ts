@@ -204,97 +204,50 @@ export async function* copyChunks(lease: CopyLease, sqlText: string): AsyncGener
   }
 }
 
-const COMMA = 0x2c
+/** COPY's text-format escapes, as it writes them (`COPY TO` writes no octal or hex escapes). */
+const TEXT_ESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' }
+
+function unescapeCopyText(field: string): string {
+  return field.replace(/\\(.)/gs, (_, c: string) => TEXT_ESCAPES[c] ?? c)
+}
 
 /**
- * The records of COPY's CSV output (comma-delimited), chunk by chunk, as field texts: an unquoted
- * empty field is null (COPY's NULL), a quoted one is the text inside with doubled quotes undone.
- * A chunk may end in the middle of a character or a record: the bytes after its last LF wait for
- * the next chunk (LF is never part of a multi-byte character), and text whose LF was inside quotes
- * waits as text. Records without a quote (most of them) are split in one call.
+ * The rows of `COPY ... TO STDOUT` in its text format, chunk by chunk, as field texts: one row per
+ * line (COPY escapes line breaks inside values), fields separated by tabs, `\N` for null, and a
+ * backslash before a special character. No quoting, so no state runs across lines: the bytes after
+ * a chunk's last LF wait for the next chunk (an LF is never part of a multi-byte character).
  *
  * @example
- * const records = new CopyCsvRecords()
- * records.parse(Buffer.from('1,"a,b"\n2,')) // [['1', 'a,b']]
- * records.parse(Buffer.from('\n'))          // [['2', null]]
- * records.finish()
+ * const rows = new CopyTextRows()
+ * rows.parse(Buffer.from('1\ta\\tb\n2\t')) // [['1', 'a\tb']]
+ * rows.parse(Buffer.from('\\N\n'))          // [['2', null]]
+ * rows.finish()
  */
-export class CopyCsvRecords {
+export class CopyTextRows {
   /** Bytes after the last LF seen. */
-  #bytes: Buffer | undefined
-  /** Decoded text of a record not yet complete (its LF was inside a quoted field). */
-  #text = ''
+  #rest: Buffer | undefined
 
   parse(chunk: Uint8Array): (string | null)[][] {
     const input = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     const last = input.lastIndexOf(LF)
     if (last < 0) {
-      this.#bytes = this.#bytes ? Buffer.concat([this.#bytes, input]) : input
+      this.#rest = this.#rest ? Buffer.concat([this.#rest, input]) : Buffer.from(input)
       return []
     }
-    const head = this.#bytes ? Buffer.concat([this.#bytes, input.subarray(0, last + 1)]) : input.subarray(0, last + 1)
-    this.#bytes = last + 1 < input.length ? input.subarray(last + 1) : undefined
-    const text = this.#text + head.toString('utf8')
-    const records: (string | null)[][] = []
-    let position = 0
-    let quote = text.indexOf('"')
-    while (position < text.length) {
-      const end = text.indexOf('\n', position)
-      if (end < 0) break
-      if (quote >= 0 && quote < position) quote = text.indexOf('"', position)
-      if (quote < 0 || quote > end) {
-        const fields: (string | null)[] = text.slice(position, end).split(',')
-        for (let i = 0; i < fields.length; i++) if (fields[i] === '') fields[i] = null
-        records.push(fields)
-        position = end + 1
-        continue
+    const head = this.#rest ? Buffer.concat([this.#rest, input.subarray(0, last)]) : input.subarray(0, last)
+    this.#rest = last + 1 < input.length ? Buffer.from(input.subarray(last + 1)) : undefined
+    return head.toString('utf8').split('\n').map((line) => {
+      const fields: (string | null)[] = line.split('\t')
+      for (let i = 0; i < fields.length; i++) {
+        const field = fields[i]!
+        if (field.includes('\\')) fields[i] = field === '\\N' ? null : unescapeCopyText(field)
       }
-      const next = quotedRecord(text, position, records)
-      if (next < 0) break
-      position = next
-    }
-    this.#text = text.slice(position)
-    return records
+      return fields
+    })
   }
 
-  /** Checks that the output ended with a whole record. */
+  /** Checks that the output ended with a whole row. */
   finish(): void {
-    if (this.#bytes?.length || this.#text) throw new Error('COPY output ended in the middle of a record')
-  }
-}
-
-/**
- * Parses the record at `start`, which has a quoted field, into `records`; returns where the next
- * record starts, or -1 when the text ends first.
- */
-function quotedRecord(text: string, start: number, records: (string | null)[][]): number {
-  const fields: (string | null)[] = []
-  let i = start
-  for (;;) {
-    if (text.charCodeAt(i) === QUOTE) {
-      let value = ''
-      let from = i + 1
-      for (;;) {
-        const close = text.indexOf('"', from)
-        if (close < 0 || close + 1 >= text.length) return -1
-        value += text.slice(from, close)
-        if (text.charCodeAt(close + 1) !== QUOTE) { i = close + 1; break }
-        value += '"'
-        from = close + 2
-      }
-      fields.push(value)
-    } else {
-      const line = text.indexOf('\n', i)
-      if (line < 0) return -1
-      const comma = text.indexOf(',', i)
-      const end = comma >= 0 && comma < line ? comma : line
-      fields.push(end === i ? null : text.slice(i, end))
-      i = end
-    }
-    const next = text.charCodeAt(i)
-    if (next === COMMA) { i++; continue }
-    if (next === LF) { records.push(fields); return i + 1 }
-    if (Number.isNaN(next)) return -1
-    throw new Error(`unexpected character in COPY output at ${i}`)
+    if (this.#rest?.length) throw new Error('COPY output ended in the middle of a row')
   }
 }

@@ -5,7 +5,8 @@
  * PostgreSQL COPY fast path; the tests check that both give the same bytes.
  */
 import { sql, type RawBuilder } from 'kysely'
-import { currencyExponent, unusualExponents } from '../billing/money.ts'
+import { currencyExponent } from '../billing/money.ts'
+import { majorPerMinorSql } from '../billing/money-sql.ts'
 import type { ColumnDefinition } from '../reports/define.ts'
 import { dayIn } from '../reports/period.ts'
 import { ExactNumber, exactNumber } from './csv.ts'
@@ -135,19 +136,6 @@ export interface SqlCellOptions extends CellOptions {
 }
 
 /**
- * One minor unit in major units (0.01, 1, 0.001) as a SQL expression over a currency column: the
- * rule of `majorPerMinorSql`, as one `in` list per exponent. PostgreSQL hashes a long `in` list,
- * where a `case` with a branch per currency compares a common currency with every branch: half a
- * second of a million-row export.
- */
-function majorPerMinor(currency: RawBuilder<unknown>): RawBuilder<unknown> {
-  const byExponent = new Map<number, string[]>()
-  for (const [code, exponent] of unusualExponents()) byExponent.set(exponent, [...(byExponent.get(exponent) ?? []), code])
-  const whens = [...byExponent].map(([exponent, codes]) => sql`when ${currency} in (${sql.join(codes.map((code) => sql.lit(code)))}) then ${sql.raw(exponent === 0 ? '1' : `0.${'0'.repeat(exponent - 1)}1`)}`)
-  return sql`(case ${sql.join(whens, sql` `)} else 0.01 end)`
-}
-
-/**
  * The CSV cell of a column as a SQL expression over the subquery `r`, giving the same text as
  * `cellReader` plus the CSV writer's neutralisation (or, in the `raw` form, the text `cellReader`
  * would check and turn into a cell). Numbers use `numeric`, whose text keeps its scale: minor
@@ -158,7 +146,7 @@ export function sqlCell(column: ColumnDefinition, options: SqlCellOptions = {}):
   const raw = options.form === 'raw'
   switch (column.type) {
     case 'money': {
-      const major = sql`((${ref})::numeric * ${majorPerMinor(sql.ref(`r.${column.currency!}`) as unknown as RawBuilder<unknown>)})`
+      const major = sql`((${ref})::numeric * ${majorPerMinorSql(sql.ref(`r.${column.currency!}`))})`
       return raw ? major : sqlNumber(major)
     }
     case 'quantity':

@@ -32,7 +32,7 @@
  */
 import { copyPoolOf, type CopyPool } from '../db/database.ts'
 import { csvLine, ExactNumber, exactNumber, type CsvDelimiter } from '../exports/csv.ts'
-import { copyChunks, CopyCsvLines, CopyCsvRecords, inlineParameters } from '../exports/pg-copy.ts'
+import { copyChunks, CopyCsvLines, CopyTextRows, inlineParameters } from '../exports/pg-copy.ts'
 import { cellReader, headerLabel, sqlCell, type ExportCell, type SqlCellOptions } from '../exports/report-cells.ts'
 import { writeXlsx } from '../exports/xlsx.ts'
 import { isXmlName, xmlAttributes, xmlElement, xmlEscape } from '../exports/xml.ts'
@@ -97,13 +97,14 @@ async function* cellBatches(request: ReportRequest, options: WriteOptions): Asyn
 const NUMBER_TYPES = new Set(['money', 'quantity', 'percent', 'integer'])
 
 /**
- * The rows of an XLSX export as export cells: read by COPY on PostgreSQL (the fast path's
- * statement in its raw form: the XLSX writer checks numbers and neutralises text), else by
+ * The rows of an XLSX export as export cells: read by COPY on PostgreSQL (the fast path's query in
+ * its raw form, in COPY's text format: the XLSX writer checks numbers and neutralises text), else by
  * {@link cellBatches}. COPY streams without a round trip per batch and hands over text the writer
  * uses as it is. `used.copied` says which path ran.
  */
 async function* xlsxBatches(request: ReportRequest, options: WriteOptions, used: { copied: boolean }): AsyncGenerator<ExportCell[][]> {
-  const copy = options.fastPath === false ? undefined : copyStatement(request, ',', { form: 'raw' })
+  const select = options.fastPath === false ? undefined : copySelect(request, { form: 'raw' })
+  const copy = select && { sql: `copy (${select.sql}) to stdout`, pool: select.pool }
   // Taken inside the generator: copyChunks releases it whatever happens from there on.
   const lease = copy?.pool.tryAcquire()
   if (!copy || !lease) {
@@ -113,7 +114,7 @@ async function* xlsxBatches(request: ReportRequest, options: WriteOptions, used:
   used.copied = true
   const numeric = request.columns.map((column) => NUMBER_TYPES.has(column.type))
   const batchSize = options.batchSize ?? 1000
-  const records = new CopyCsvRecords()
+  const records = new CopyTextRows()
   let batch: ExportCell[][] = []
   for await (const chunk of copyChunks(lease, copy.sql)) {
     for (const fields of records.parse(chunk)) {
@@ -140,15 +141,20 @@ async function* xlsxBatches(request: ReportRequest, options: WriteOptions, used:
  * does not apply: not PostgreSQL (or inside a transaction), a single column, or parameters that
  * cannot be inlined safely.
  */
-export function copyStatement(request: ReportRequest, delimiter: CsvDelimiter, cells: SqlCellOptions = {}): { sql: string; pool: CopyPool } | undefined {
+export function copyStatement(request: ReportRequest, delimiter: CsvDelimiter): { sql: string; pool: CopyPool } | undefined {
+  const select = copySelect(request, {})
+  return select && { sql: `copy (${select.sql}) to stdout with (format csv, delimiter '${delimiter}')`, pool: select.pool }
+}
+
+/** The request's ordered query with each column as SQL cell text, parameters inlined, for a COPY. */
+function copySelect(request: ReportRequest, cells: SqlCellOptions): { sql: string; pool: CopyPool } | undefined {
   const pool = copyPoolOf(executorOf(request.context.db))
   if (!pool || request.columns.length < 2) return undefined
   const options = { timeZone: requestTimeZone(request), ...cells }
   const query = orderedRows(request).clearSelect().select(request.columns.map((column, i) => sqlCell(column, options).as(`c${i}`)))
   const compiled = query.compile()
-  const text = inlineParameters(compiled.sql, compiled.parameters)
-  if (text === undefined) return undefined
-  return { sql: `copy (${text}) to stdout with (format csv, delimiter '${delimiter}')`, pool }
+  const sql = inlineParameters(compiled.sql, compiled.parameters)
+  return sql === undefined ? undefined : { sql, pool }
 }
 
 type Write = (chunk: Uint8Array) => Promise<void>

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { SaxesParser } from 'saxes'
 import { asciiFileName, contentDisposition } from '../../core/exports/content-disposition.ts'
 import { csvCell, csvLine, ExactNumber, exactNumber } from '../../core/exports/csv.ts'
-import { CopyCsvLines, CopyCsvRecords, inlineParameters } from '../../core/exports/pg-copy.ts'
+import { CopyCsvLines, CopyTextRows, inlineParameters } from '../../core/exports/pg-copy.ts'
 import { cellReader, headerLabel, instantDay, shiftDecimal } from '../../core/exports/report-cells.ts'
 import { sheetName } from '../../core/exports/xlsx.ts'
 import { isXmlName, xmlElement, xmlEscape } from '../../core/exports/xml.ts'
@@ -48,22 +48,23 @@ test('money is shifted to major units exactly, by the currency exponent', () => 
   assert.is(headerLabel(columns[2]!, columns), 'Storage (GB)')
 })
 
-test('COPY CSV records parse back whatever the chunk boundaries: quotes, line breaks, multi-byte text', () => {
-  // As COPY writes them: NULL unquoted and empty, "" an empty string, quotes doubled, CR/LF quoted.
-  const copy = '1,plain,\n2,"a,b","say ""hi"""\n3,"two\nlines\r\n",""\n4,ünïcødé € 😀,"😀\n"\n5,,x\n'
-  const expected = [['1', 'plain', null], ['2', 'a,b', 'say "hi"'], ['3', 'two\nlines\r\n', ''], ['4', 'ünïcødé € 😀', '😀\n'], ['5', null, 'x']]
+test('COPY text rows parse back whatever the chunk boundaries: escapes, NULL, empty text, multi-byte text', () => {
+  // As COPY writes them: tab between fields, \N for NULL, an empty field an empty string, and a
+  // backslash before a backslash, tab, line break, CR and the other control characters it escapes.
+  const copy = '1\tplain\t\\N\n2\ta,b\tsay "hi"\n3\ttwo\\nlines\\r\\n\t\n4\tünïcødé € 😀\t😀\\t\\\\N\\\\\\b\\f\\v\n5\t\\N\tx\n'
+  const expected = [['1', 'plain', null], ['2', 'a,b', 'say "hi"'], ['3', 'two\nlines\r\n', ''], ['4', 'ünïcødé € 😀', '😀\t\\N\\\b\f\v'], ['5', null, 'x']]
   const bytes = Buffer.from(copy, 'utf8')
   for (let cut = 0; cut <= bytes.length; cut++) {
     for (const step of [1, 7, bytes.length]) {
-      const records = new CopyCsvRecords()
-      const out: (string | null)[][] = [...records.parse(bytes.subarray(0, cut))]
-      for (let at = cut; at < bytes.length; at += step) out.push(...records.parse(bytes.subarray(at, Math.min(at + step, bytes.length))))
-      records.finish()
+      const rows = new CopyTextRows()
+      const out: (string | null)[][] = [...rows.parse(bytes.subarray(0, cut))]
+      for (let at = cut; at < bytes.length; at += step) out.push(...rows.parse(bytes.subarray(at, Math.min(at + step, bytes.length))))
+      rows.finish()
       assert.equal(out, expected, `cut at ${cut}, then ${step} bytes at a time`)
     }
   }
-  const unfinished = new CopyCsvRecords()
-  unfinished.parse(Buffer.from('1,"open\n'))
+  const unfinished = new CopyTextRows()
+  unfinished.parse(Buffer.from('1\topen'))
   assert.throws(() => unfinished.finish())
 })
 
