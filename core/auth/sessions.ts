@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
-import { lookupHandle } from '../db/database.ts'
+import { compiledLookup } from '../db/database.ts'
 import { grantColumns, grantsFromColumns, type UserGrants } from '../access/ability.ts'
 import type { Database, OrganisationRow } from '../db/schema.ts'
 
@@ -52,18 +52,19 @@ export async function createSession(db: Kysely<Database>, userId: number, meta: 
  * signed-in request costs one round trip before the handler runs (plus, at most once a minute, the
  * `last_seen_at` update).
  */
+const sessionById = compiledLookup((db, id) => db.selectFrom('sessions as s')
+  .innerJoin('users as u', 'u.id', 's.user_id')
+  .innerJoin('organisations as o', 'o.id', 'u.org_id')
+  .select(['s.id', 's.created_at', 's.last_seen_at', 's.expires_at', 'u.id as user_id', 'u.email', 'u.name', 'u.org_id', 'u.status'])
+  .select(['o.parent_id as org_parent_id', 'o.kind as org_kind', 'o.name as org_name', 'o.path as org_path', 'o.status as org_status',
+    'o.billing_email as org_billing_email', 'o.currency as org_currency', 'o.created_at as org_created_at', 'o.updated_at as org_updated_at'])
+  .select(grantColumns(sql.ref('u.id'), sql.ref('o.path')))
+  .where('s.id', '=', id))
+
 export async function findSession(db: Kysely<Database>, token: string): Promise<SessionUser | undefined> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined
   const id = hashToken(token)
-  const row = await lookupHandle(db).selectFrom('sessions as s')
-    .innerJoin('users as u', 'u.id', 's.user_id')
-    .innerJoin('organisations as o', 'o.id', 'u.org_id')
-    .select(['s.id', 's.created_at', 's.last_seen_at', 's.expires_at', 'u.id as user_id', 'u.email', 'u.name', 'u.org_id', 'u.status'])
-    .select(['o.parent_id as org_parent_id', 'o.kind as org_kind', 'o.name as org_name', 'o.path as org_path', 'o.status as org_status',
-      'o.billing_email as org_billing_email', 'o.currency as org_currency', 'o.created_at as org_created_at', 'o.updated_at as org_updated_at'])
-    .select(grantColumns(sql.ref('u.id'), sql.ref('o.path')))
-    .where('s.id', '=', id)
-    .executeTakeFirst()
+  const row = await sessionById(db, id)
   if (!row) return undefined
   const now = Date.now()
   if (row.status !== 'active' || row.expires_at.getTime() <= now || row.created_at.getTime() + SESSION_MAX_MS <= now) {

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
-import { lookupHandle } from '../db/database.ts'
+import { compiledLookup } from '../db/database.ts'
 import { grantColumns, grantsFromColumns } from '../access/ability.ts'
 import type { Database, OrganisationRow } from '../db/schema.ts'
 import { hashToken, type SessionUser } from './sessions.ts'
@@ -42,6 +42,17 @@ export interface TokenUser extends Omit<SessionUser, 'sessionId' | 'createdAt'> 
   readonly tokenId: number
 }
 
+const tokenByHash = compiledLookup((db, hash) => db.selectFrom('api_tokens as t')
+  .innerJoin('users as u', 'u.id', 't.user_id')
+  .innerJoin('organisations as uo', 'uo.id', 'u.org_id')
+  .innerJoin('organisations as o', 'o.id', 't.org_id')
+  .where(sql<boolean>`starts_with(o.path, uo.path)`)
+  .select(['t.id as token_id', 't.last_used_at', 't.expires_at', 't.revoked_at', 'u.id as user_id', 'u.email', 'u.name', 'u.status'])
+  .select(['o.id', 'o.parent_id', 'o.kind', 'o.name as org_name', 'o.path', 'o.status as org_status', 'o.billing_email', 'o.currency', 'o.created_at', 'o.updated_at'])
+  // The user's grants in the same statement; roles are in effect by the user's own organisation.
+  .select(grantColumns(sql.ref('u.id'), sql.ref('uo.path')))
+  .where('t.token_hash', '=', hash))
+
 /**
  * The token's user, its grants and the organisation it is scoped to (one statement), or undefined
  * if the token is unknown, revoked, expired, its user disabled, or its organisation outside the
@@ -50,17 +61,7 @@ export interface TokenUser extends Omit<SessionUser, 'sessionId' | 'createdAt'> 
 export async function findApiToken(db: Kysely<Database>, token: string): Promise<TokenUser | undefined> {
   if (!TOKEN_SHAPE.test(token)) return undefined
   // The scope is the token's organisation, and only while it lies inside the user's own subtree.
-  const row = await lookupHandle(db).selectFrom('api_tokens as t')
-    .innerJoin('users as u', 'u.id', 't.user_id')
-    .innerJoin('organisations as uo', 'uo.id', 'u.org_id')
-    .innerJoin('organisations as o', 'o.id', 't.org_id')
-    .where(sql<boolean>`starts_with(o.path, uo.path)`)
-    .select(['t.id as token_id', 't.last_used_at', 't.expires_at', 't.revoked_at', 'u.id as user_id', 'u.email', 'u.name', 'u.status'])
-    .select(['o.id', 'o.parent_id', 'o.kind', 'o.name as org_name', 'o.path', 'o.status as org_status', 'o.billing_email', 'o.currency', 'o.created_at', 'o.updated_at'])
-    // The user's grants in the same statement; roles are in effect by the user's own organisation.
-    .select(grantColumns(sql.ref('u.id'), sql.ref('uo.path')))
-    .where('t.token_hash', '=', hashToken(token))
-    .executeTakeFirst()
+  const row = await tokenByHash(db, hashToken(token))
   const now = Date.now()
   if (!row || row.revoked_at || row.status !== 'active' || (row.expires_at && row.expires_at.getTime() <= now)) return undefined
   if (!row.last_used_at || now - row.last_used_at.getTime() > TOUCH_EVERY_MS) {

@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { PGlite, types } from '@electric-sql/pglite'
-import { Kysely } from 'kysely'
+import { CompiledQuery, Kysely, type Compilable } from 'kysely'
 import { PostgresJSDialect } from 'kysely-postgres-js'
 import { fromPglite, type ConstructorOptions } from 'pg-boss'
 import postgres from 'postgres'
@@ -70,6 +70,36 @@ const lookupHandles = new WeakMap<object, Kysely<Database>>()
  */
 export function lookupHandle(db: Kysely<Database>): Kysely<Database> {
   return lookupHandles.get(db) ?? db
+}
+
+/**
+ * A key lookup on {@link lookupHandle} whose statement is built and compiled once per database,
+ * then only run with new values: the sign-in lookups, on every request, skip building and
+ * compiling the same query tree. `build` gets stand-ins for the values (strings) and puts each
+ * into the statement as a parameter; any other parameter it adds stays as compiled.
+ *
+ * @example
+ * const sessionById = compiledLookup((db, id) => db.selectFrom('sessions').selectAll().where('id', '=', id))
+ * const row = await sessionById(db, hashToken(token))
+ */
+export function compiledLookup<R>(build: (db: Kysely<Database>, ...values: string[]) => Compilable<R>, valueCount = 1): (db: Kysely<Database>, ...values: unknown[]) => Promise<R | undefined> {
+  const standIns = Array.from({ length: valueCount }, (_, i) => `\u0000ll-lookup-value-${i}`)
+  const compiled = new WeakMap<object, { sql: string; slots: ReadonlyArray<{ value: number } | { constant: unknown }> }>()
+  return async (db, ...values) => {
+    if (values.length !== valueCount) throw new Error(`compiledLookup: ${valueCount} value(s) expected, ${values.length} given`)
+    const handle = lookupHandle(db)
+    let statement = compiled.get(handle)
+    if (!statement) {
+      const query = build(handle, ...standIns).compile()
+      const slots = query.parameters.map((p) => (standIns.includes(p as string) ? { value: standIns.indexOf(p as string) } : { constant: p }))
+      if (slots.filter((s) => 'value' in s).length !== valueCount) throw new Error('compiledLookup: each value must appear once in the statement, as a parameter')
+      statement = { sql: query.sql, slots }
+      compiled.set(handle, statement)
+    }
+    const parameters = statement.slots.map((s) => ('value' in s ? values[s.value] : s.constant))
+    const result = await handle.executeQuery(CompiledQuery.raw(statement.sql, parameters) as CompiledQuery<R>)
+    return result.rows[0]
+  }
 }
 
 /**

@@ -97,7 +97,8 @@ export async function flash(c: Context<AppEnv>, kind: Flash['kind'], text: strin
 
 async function takeFlash(c: Context<AppEnv>): Promise<Flash | undefined> {
   const secret = secrets.get(c)
-  if (!secret) return undefined
+  // Reading a signed cookie imports the key first: not worth it on the many requests that carry no flash.
+  if (!secret || !c.req.header('cookie')?.includes(`${FLASH_COOKIE}=`)) return undefined
   const value = await getSignedCookie(c, secret, FLASH_COOKIE)
   if (!value) return undefined
   deleteCookie(c, FLASH_COOKIE, { path: '/', secure: c.var.secureCookies })

@@ -76,24 +76,75 @@ function groupTotals(request: ReportRequest, rows: SelectQueryBuilder<any, any, 
  *   groups' counts and sums as one JSON column on each page row ({@link pageWithGroupTotals}).
  */
 export async function runReport(request: ReportRequest): Promise<ReportResult> {
+  return (await pageAndCharts(request, [])).result
+}
+
+/** A report's page with the points of its charts, one list per chart in the order given. */
+export interface ReportView {
+  readonly result: ReportResult
+  readonly charts: ReadonlyArray<readonly ChartPoint[]>
+}
+
+/**
+ * The page, the totals and the points of the request's charts ({@link chartsFor}). A request for
+ * listed organisations (`orgIds` is a list) reads little, so its charts ride on the page statement
+ * as JSON columns: one statement, one round trip. A wider one runs each chart as a statement of
+ * its own beside the page, on its own connection, so a heavy all-organisation view uses both
+ * the page's and the charts' backends at once.
+ */
+export async function runReportWithCharts(request: ReportRequest): Promise<ReportView> {
+  const charts = chartsFor(request)
+  if (!charts.length) return { result: await runReport(request), charts: [] }
+  if (!Array.isArray(request.context.orgIds)) {
+    const [result, points] = await Promise.all([runReport(request), Promise.all(charts.map((chart) => chartData(request, chart)))])
+    return { result, charts: points }
+  }
+  const view = await pageAndCharts(request, charts)
+  // An empty page has no row to carry the points: the charts are read on their own.
+  return view.charts.length === charts.length ? view : { result: view.result, charts: await Promise.all(charts.map((chart) => chartData(request, chart))) }
+}
+
+const CHART_PREFIX = '__ll_chart_'
+
+/**
+ * One chart's points as a JSON column. Each value travels as its text (numeric keeps its digits
+ * and scale, a date is `YYYY-MM-DD`), which is what the driver gives for those types, so a chart
+ * draws the same whichever way its points came. `n` keeps the chart's own order.
+ */
+function chartColumn(request: ReportRequest, chart: ChartDefinition<any>, alias: string) {
+  const points = chart.query(request.context)
+  return sql<unknown>`(select coalesce(json_agg(p.point order by p.n), '[]') from (
+    select row_number() over () as n, (select jsonb_object_agg(e.key, e.value) from jsonb_each_text(to_jsonb(c)) as e) as point
+    from ${points} as c) as p)`.as(alias)
+}
+
+function chartPointsOf(row: ReportRow, count: number): ChartPoint[][] {
+  return Array.from({ length: count }, (_, i) => {
+    const value = row[`${CHART_PREFIX}${i}`]
+    return (typeof value === 'string' ? JSON.parse(value) : value) as ChartPoint[]
+  })
+}
+
+async function pageAndCharts(request: ReportRequest, charts: readonly ChartDefinition<any>[]): Promise<{ result: ReportResult; charts: ChartPoint[][] }> {
   const { pageSize, page } = request
   const summed = request.columns.filter((c) => c.total)
+  if (summed.length && request.report.totalsBy?.length) return pageWithGroupTotals(request, charts)
   const pageQuery = orderedRows(request).limit(pageSize).offset((page - 1) * pageSize)
-  if (summed.length && request.report.totalsBy?.length) return pageWithGroupTotals(request)
   const raw = await pageQuery.select([
     sql<string>`count(*) over ()`.as(COUNT),
     ...summed.map((c, i) => sql<string>`coalesce(sum(${sql.ref(`r.${c.key}`)}) over (), 0)::text`.as(`${SUM_PREFIX}${i}`)),
+    ...charts.map((chart, i) => chartColumn(request, chart, `${CHART_PREFIX}${i}`)),
   ]).execute()
   const first = raw[0]
   if (!first) {
     // Past the last page the window columns have no row to ride on; on the first page there is simply nothing.
     const summary = page > 1 ? await summarise(request) : { total: 0, totals: summed.length ? [Object.fromEntries(summed.map((c) => [c.key, '0']))] : [] }
-    return { rows: [], total: summary.total, totals: summary.totals, page, pageSize }
+    return { result: { rows: [], total: summary.total, totals: summary.totals, page, pageSize }, charts: [] }
   }
-  const extra = new Set([COUNT, ...summed.map((_, i) => `${SUM_PREFIX}${i}`)])
+  const extra = new Set([COUNT, ...summed.map((_, i) => `${SUM_PREFIX}${i}`), ...charts.map((_, i) => `${CHART_PREFIX}${i}`)])
   const rows = raw.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !extra.has(key))))
   const totals = summed.length ? [Object.fromEntries(summed.map((c, i) => [c.key, first[`${SUM_PREFIX}${i}`]]))] : []
-  return { rows, total: Number(first[COUNT]), totals, page, pageSize }
+  return { result: { rows, total: Number(first[COUNT]), totals, page, pageSize }, charts: chartPointsOf(first, charts.length) }
 }
 
 const SUMMARY = '__ll_summary'
@@ -106,24 +157,25 @@ const SUMMARY = '__ll_summary'
  * Group keys come back through JSON, so they should be text (a currency, a unit). A page past the
  * end has no row to carry it and asks again.
  */
-async function pageWithGroupTotals(request: ReportRequest): Promise<ReportResult> {
+async function pageWithGroupTotals(request: ReportRequest, charts: readonly ChartDefinition<any>[]): Promise<{ result: ReportResult; charts: ChartPoint[][] }> {
   const { pageSize, page } = request
   const db = executor(request)
   const summary = db.selectFrom(groupTotals(request, db.selectFrom('r')).as('g')).select(sql<unknown>`coalesce(json_agg(g), '[]')`.as('s'))
   const query = inReportOrder(request, db.with((cte) => cte('r').materialized(), () => base(request))
-    .selectFrom('r').selectAll('r').select(summary.as(SUMMARY)))
+    .selectFrom('r').selectAll('r').select([summary.as(SUMMARY), ...charts.map((chart, i) => chartColumn(request, chart, `${CHART_PREFIX}${i}`))]))
   const raw = (await query.limit(pageSize).offset((page - 1) * pageSize).execute()) as ReportRow[]
   const first = raw[0]
   if (!first) {
     const summary = page > 1 ? await summarise(request) : { total: 0, totals: [] }
-    return { rows: [], total: summary.total, totals: summary.totals, page, pageSize }
+    return { result: { rows: [], total: summary.total, totals: summary.totals, page, pageSize }, charts: [] }
   }
   const json = first[SUMMARY]
   const parsed = (typeof json === 'string' ? JSON.parse(json) : json) as Array<Record<string, unknown>>
-  const rows = raw.map(({ [SUMMARY]: _, ...row }) => row)
+  const extra = new Set([SUMMARY, ...charts.map((_, i) => `${CHART_PREFIX}${i}`)])
+  const rows = raw.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !extra.has(key))))
   const total = parsed.reduce((n, g) => n + Number(g[COUNT]), 0)
   const totals = parsed.map(({ [COUNT]: _, ...rest }) => rest)
-  return { rows, total, totals, page, pageSize }
+  return { result: { rows, total, totals, page, pageSize }, charts: chartPointsOf(first, charts.length) }
 }
 
 /** Sums of the `total: true` columns, per `totalsBy` group. */

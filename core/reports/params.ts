@@ -16,6 +16,7 @@ import type { Database } from '../db/schema.ts'
 import { HttpProblem } from '../http/problem.ts'
 import type { ScopedDb } from '../tenancy/scoped-db.ts'
 import { isIsoDay, isTimeZone, PERIOD_LABELS, PERIOD_PRESETS, resolvePeriod, type Period, type PeriodPreset } from './period.ts'
+import type { OrgIds } from './define.ts'
 
 /** Raw parameter values, from a query string or from the same keys in a JSON body. */
 export interface ParamInput {
@@ -141,7 +142,7 @@ export type OrgScopeMode = (typeof ORG_SCOPES)[number]
 export interface OrgScope {
   /** `all`: the caller's whole subtree; `one`: exactly the listed ones; `subtree`: the listed ones and everything below. */
   readonly mode: OrgScopeMode
-  readonly orgs: readonly { readonly id: number; readonly name: string; readonly path: string }[]
+  readonly orgs: readonly { readonly id: number; readonly name: string; readonly path: string; readonly kind: string }[]
 }
 
 const MAX_LISTED_ORGS = 1000
@@ -176,7 +177,7 @@ export function orgScopeParam(options: { label?: string } = {}): ParamDefinition
       const ids = [...new Set(raw.map((v) => (/^\d{1,10}$/.test(v) ? Number(v) : NaN)))]
       if (ids.some((id) => !Number.isSafeInteger(id) || id <= 0 || id > 2_147_483_647)) throw new ReportParamError('org', 'use organisation ids (whole numbers)')
       const found = await context.db.organisationsById(ids)
-        .select(['organisations.id', 'organisations.name', 'organisations.path'])
+        .select(['organisations.id', 'organisations.name', 'organisations.path', 'organisations.kind'])
         .orderBy('organisations.path')
         .execute()
       if (found.length !== ids.length) {
@@ -346,12 +347,17 @@ export function dayParam(options: { label: string; description?: string }): Para
  * Ids of the organisations selected by an {@link OrgScope} and an {@link AccountType}, always
  * inside the caller's subtree (the handle's scope). Use it as `where('x.org_id', 'in', ...)`.
  */
-export function selectedOrganisations(db: ScopedDb, scope?: OrgScope, accountType?: AccountType): SelectQueryBuilder<Database, 'organisations', { id: number }> {
+export function selectedOrganisations(db: ScopedDb, scope?: OrgScope, accountType?: AccountType): OrgIds {
+  const kind = accountType === 'partner' ? 'reseller' : accountType === 'customer' ? 'customer' : undefined
+  if (scope && scope.mode === 'one') {
+    // Listed organisations were each found in the caller's subtree when the param was parsed.
+    const ids = scope.orgs.filter((o) => kind === undefined || o.kind === kind).map((o) => o.id)
+    if (ids.length) return ids
+  }
   let query = (db.organisations() as unknown as SelectQueryBuilder<Database, 'organisations', {}>).select('organisations.id')
   if (scope && scope.mode === 'one') query = query.where('organisations.id', 'in', scope.orgs.map((o) => o.id))
   if (scope && scope.mode === 'subtree') query = query.where((eb) => eb.or(scope.orgs.map((o) => eb('organisations.path', 'like', `${o.path}%`))))
-  if (accountType === 'partner') query = query.where('organisations.kind', '=', 'reseller')
-  if (accountType === 'customer') query = query.where('organisations.kind', '=', 'customer')
+  if (kind) query = query.where('organisations.kind', '=', kind)
   return query
 }
 

@@ -19,8 +19,8 @@ import type { AppEnv } from '../http/env.ts'
 import { HttpProblem, notFound } from '../http/problem.ts'
 import { htmxTargetId, isFragmentRequest, page } from '../http/render.tsx'
 import { renderChartSvg } from './chart.ts'
-import { actionsFor, formatsOf, type AnyReport, type ExportFormat } from './define.ts'
-import { chartData, chartsFor, runReport } from './engine.ts'
+import { actionsFor, formatsOf, type AnyReport, type ChartPoint, type ExportFormat } from './define.ts'
+import { chartsFor, runReportWithCharts } from './engine.ts'
 import { queryInput, ReportParamError, type OrgScope, type ParamsShape } from './params.ts'
 import { DEFAULT_PAGE_SIZE, parseReportRequest, requestTimeZone, type ReportRequest } from './request.ts'
 
@@ -85,14 +85,14 @@ async function defaultsOf(c: Context<AppEnv>, report: AnyReport, now: Date, exce
   return out
 }
 
-async function drawCharts(request: ReportRequest): Promise<ChartProps[]> {
-  return Promise.all(chartsFor(request).map(async (chart) => {
-    const points = await chartData(request, chart)
+function drawCharts(request: ReportRequest, pointsOf: ReadonlyArray<readonly ChartPoint[]>): ChartProps[] {
+  return chartsFor(request).map((chart, i) => {
+    const points = pointsOf[i]!
     const yLabel = typeof chart.yLabel === 'function' ? chart.yLabel(request.context) : chart.yLabel
     const id = `${request.report.id}-${chart.id}`.replace(/\./g, '-')
     const svg = points.length ? renderChartSvg({ id, title: chart.title, kind: chart.kind, points, yLabel }) : ''
     return { id, title: chart.title, svg, points, yLabel }
-  }))
+  })
 }
 
 async function showReport(c: Context<AppEnv>, report: AnyReport): Promise<Response> {
@@ -108,7 +108,9 @@ async function showReport(c: Context<AppEnv>, report: AnyReport): Promise<Respon
   let status: 200 | 400 = 200
   try {
     const request = await parseReportRequest(report, queryInput(raw), { db: c.var.db, now, timeZone: c.var.settings?.reportTimeZone ?? 'UTC' })
-    const [result, charts] = await Promise.all([runReport(request), drawCharts(request)])
+    const view = await runReportWithCharts(request)
+    const { result } = view
+    const charts = drawCharts(request, view.charts)
     const pageSize = request.pageSize !== (report.pageSize ?? DEFAULT_PAGE_SIZE) ? { pageSize: String(request.pageSize) } : {}
     const query = new URLSearchParams([...new URLSearchParams(request.query), ...Object.entries(pageSize)]).toString()
     props.result = { query, tab: request.context.tab, sort: request.sort, columns: request.columns, rows: result.rows, totals: result.totals, total: result.total, page: result.page, pageSize: result.pageSize, charts, timeZone: requestTimeZone(request) }

@@ -16,8 +16,8 @@
  * scope, so nothing here can reach outside the subtree.
  */
 import { sql, type Expression, type SelectQueryBuilder, type SqlBool } from 'kysely'
-import type { Database } from '../../core/db/schema.ts'
 import { addDays, monthEnd, monthsOf } from '../../core/reports/period.ts'
+import type { OrgIds } from '../../core/reports/define.ts'
 import type { AccountType, OrgScope } from '../../core/reports/params.ts'
 import type { ScopedDb } from '../../core/tenancy/scoped-db.ts'
 
@@ -26,8 +26,6 @@ export interface DayRange {
   readonly from: string
   readonly to: string
 }
-
-export type OrgIds = SelectQueryBuilder<Database, 'organisations', { id: number }>
 
 /**
  * The organisations a builder covers: a report's `orgIds`, or undefined for the handle's whole

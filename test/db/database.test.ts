@@ -2,7 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { sql, type Kysely } from 'kysely'
 import type { Job } from 'pg-boss'
-import { lookupHandle } from '../../core/db/database.ts'
+import { compiledLookup, lookupHandle } from '../../core/db/database.ts'
 import { migrateAll, MIGRATION_SCHEMA, pendingMigrations } from '../../core/db/migrate.ts'
 import type { Database } from '../../core/db/schema.ts'
 import { definePlugin } from '../../core/plugins/define.ts'
@@ -151,6 +151,31 @@ db('key lookups run on their own connections, where PostgreSQL may reuse a gener
   assert.equal({ jit: lookup.jit, mode: lookup.mode }, { jit: 'off', mode: 'auto' })
   const main = await Promise.all(Array.from({ length: 4 }, () => ask(kysely)))
   assert.ok(main.every(({ rows }) => rows[0]!.pid !== lookup.pid), 'not a connection of the main pool')
+})
+
+db('a compiled lookup runs its statement again with new values, keeping its own constants', async ({ kysely }) => {
+  const orgByIdAndKind = compiledLookup((handle, id, kind) => handle.selectFrom('organisations')
+    .select(['id', 'kind', sql<string>`${'constant'}::text`.as('fixed')])
+    // The stand-ins are strings; the values sent later are whatever the caller passes.
+    .where('id', '=', id as unknown as number)
+    .where('kind', '=', kind as 'customer'), 2)
+  const [root] = await kysely.insertInto('organisations').values({ parent_id: null, kind: 'operator', name: 'Lookup root', path: '/', status: 'active', currency: 'EUR' })
+    .returning(['id']).execute()
+  await kysely.updateTable('organisations').set({ path: `/${root!.id}/` }).where('id', '=', root!.id).execute()
+  const [child] = await kysely.insertInto('organisations').values({ parent_id: root!.id, kind: 'customer', name: 'Lookup child', path: '/', status: 'active', currency: 'EUR' })
+    .returning(['id']).execute()
+  assert.equal(await orgByIdAndKind(kysely, root!.id, 'operator'), { id: root!.id, kind: 'operator', fixed: 'constant' })
+  assert.equal(await orgByIdAndKind(kysely, child!.id, 'customer'), { id: child!.id, kind: 'customer', fixed: 'constant' })
+  assert.is(await orgByIdAndKind(kysely, child!.id, 'operator'), undefined)
+  await kysely.deleteFrom('organisations').where('id', 'in', [child!.id, root!.id]).execute()
+  // A value the statement does not carry as a parameter would be silently dropped: refused instead.
+  const careless = compiledLookup((handle) => handle.selectFrom('organisations').select('id').where('id', '=', 1))
+  try {
+    await careless(kysely, 1)
+    assert.unreachable('a statement without its value must be refused')
+  } catch (error) {
+    assert.match((error as Error).message, /each value must appear once/)
+  }
 })
 
 db.run()

@@ -5,8 +5,10 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { streamReport, runReport, reportTotals } from '../../core/reports/engine.ts'
-import { queryInput, jsonInput, ReportParamError } from '../../core/reports/params.ts'
+import { sql } from 'kysely'
+import { defineReport } from '../../core/reports/define.ts'
+import { chartData, chartsFor, streamReport, runReport, runReportWithCharts, reportTotals } from '../../core/reports/engine.ts'
+import { orgScopeParam, periodParam, queryInput, jsonInput, ReportParamError } from '../../core/reports/params.ts'
 import { parseReportRequest } from '../../core/reports/request.ts'
 import { ScopedDb } from '../../core/tenancy/scoped-db.ts'
 import { accountsReport } from '../../plugins/organisations/accounts-report.ts'
@@ -88,6 +90,14 @@ test('organisation scope and account type narrow the rows', async () => {
   assert.equal(subtree.rows.map((r) => r.id).sort(), [tree.alphaCustomer.id, tree.alphaSubCustomer.id].sort())
   const list = await runReport(await request('operator', `org=${tree.alpha.id}&org=${tree.beta.id}&accountType=partner`))
   assert.is(list.total, 2)
+  // Listed organisations of the other kind leave nothing, not everything.
+  const otherKind = await request('operator', `org=${tree.alphaCustomer.id}&accountType=partner`)
+  assert.is((await runReport(otherKind)).total, 0)
+  assert.equal((await runReportWithCharts(otherKind)).charts, [[]])
+  // The page with its window totals carries the chart's points.
+  const withChart = await runReportWithCharts(await request('operator', `org=${tree.alphaCustomer.id}&period=custom&from=2026-03-01&to=2026-03-31`))
+  assert.equal(withChart.result.totals, [{ subscriptions: '2', events: '3' }])
+  assert.equal(withChart.charts, [[{ x: '2026-03-02', y: '3' }]])
   assert.is((await paramError('operator', 'scope=subtree')).key, 'org')
   assert.is((await paramError('operator', 'org=abc')).key, 'org')
 })
@@ -165,6 +175,68 @@ test('an aborted stream stops between batches and frees its cursor', async () =>
   assert.is(batches, 1)
   // The connection still works (on PGlite the held cursor was closed, the lock given back).
   assert.is((await runReport(req)).total, 7)
+})
+
+// A chart whose points come back in several types: a date, a text series that may be null, a numeric with its
+// scale; totals per currency, so the page is read with its group totals.
+const chartReport = defineReport({
+  id: 'test.chart-points',
+  title: 'Chart points',
+  description: 'Organisations and their usage per day, for the engine tests.',
+  category: 'Test',
+  subject: 'Organisation',
+  params: { period: periodParam({ default: 'this_month' }), orgs: orgScopeParam() },
+  columns: [
+    { key: 'id', label: 'Id', type: 'integer' },
+    { key: 'name', label: 'Name', type: 'text' },
+    { key: 'currency', label: 'Currency', type: 'text' },
+    { key: 'one', label: 'One', type: 'integer', total: true },
+  ],
+  totalsBy: ['currency'],
+  defaultSort: 'name',
+  rowKey: ['id'],
+  charts: [{
+    id: 'per-day',
+    title: 'Per day',
+    kind: 'line',
+    query: ({ db, params, orgIds }) => db.selectFrom('usage_daily')
+      .where('usage_daily.org_id', 'in', orgIds)
+      .where('usage_daily.day', '>=', params.period.from)
+      .where('usage_daily.day', '<=', params.period.to)
+      .groupBy('usage_daily.day')
+      .orderBy('usage_daily.day', 'desc')
+      .select([
+        sql<string>`usage_daily.day`.as('x'),
+        sql<string | null>`case when usage_daily.day < '2026-03-01' then null else 'March & after' end`.as('series'),
+        sql<string>`sum(usage_daily.event_count) / 3.0`.as('y'),
+      ]),
+  }],
+  query: ({ db, orgIds }) => db.organisations().where('organisations.id', 'in', orgIds)
+    .select(['organisations.id', 'organisations.name', 'organisations.currency', sql<number>`1`.as('one')]),
+})
+
+test('charts of listed organisations ride on the page statement and match the charts read on their own', async () => {
+  const period = 'period=custom&from=2026-02-01&to=2026-03-31'
+  const chartRequest = (org: keyof Tree, query: string) => parseReportRequest(chartReport, queryInput(new URLSearchParams(query)), { db: scoped(org), now: NOW })
+  const listed = await chartRequest('operator', `${period}&org=${tree.alphaCustomer.id}&org=${tree.betaCustomer.id}`)
+  assert.ok(Array.isArray(listed.context.orgIds), 'listed organisations are a plain list of ids')
+  const alone = await chartData(listed, chartsFor(listed)[0]!)
+  assert.equal(alone, [
+    { x: '2026-03-02', series: 'March & after', y: '1.00000000000000000000' },
+    { x: '2026-02-27', series: null, y: '1.6666666666666667' },
+  ])
+  const view = await runReportWithCharts(listed)
+  assert.equal(view.result.rows.map((r) => r.id).sort(), [tree.alphaCustomer.id, tree.betaCustomer.id].sort())
+  assert.equal(Object.keys(view.result.rows[0]!), ['id', 'name', 'currency', 'one'])
+  assert.is(view.result.total, 2)
+  assert.equal(view.charts, [alone])
+  // A page past the end has no row to carry them: the chart is read on its own, unchanged.
+  const past = await runReportWithCharts(await chartRequest('operator', `${period}&org=${tree.alphaCustomer.id}&org=${tree.betaCustomer.id}&pageSize=1&page=3`))
+  assert.equal(past.result.rows, [])
+  assert.equal(past.charts, [alone])
+  // The whole subtree: the chart as its own statement, still only the caller's rows.
+  const wide = await runReportWithCharts(await chartRequest('alpha', period))
+  assert.equal(wide.charts, [[{ x: '2026-03-02', series: 'March & after', y: '1.00000000000000000000' }]])
 })
 
 test.run()
