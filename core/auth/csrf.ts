@@ -17,12 +17,28 @@ export function csrfToken(secret: string, binding: string): string {
   return createHmac('sha256', secret).update(`csrf:${binding}`).digest('base64url')
 }
 
+// A session's token is the same on every request it makes: worked out once, not one HMAC per request.
+const SESSION_TOKENS_KEPT = 5000
+const sessionTokens = new Map<string, Map<string, string>>()
+
+function sessionToken(secret: string, sessionId: string): string {
+  let tokens = sessionTokens.get(secret)
+  if (!tokens) sessionTokens.set(secret, (tokens = new Map()))
+  let token = tokens.get(sessionId)
+  if (token === undefined) {
+    if (tokens.size >= SESSION_TOKENS_KEPT) tokens.clear()
+    token = csrfToken(secret, `session:${sessionId}`)
+    tokens.set(sessionId, token)
+  }
+  return token
+}
+
 /**
  * The token for this request: bound to the session when there is one, else to a random
  * anonymous cookie (set here if missing) so the login form is protected too.
  */
 export function tokenFor(c: Context, secret: string, sessionId: string | undefined, secure: boolean): string {
-  if (sessionId) return csrfToken(secret, `session:${sessionId}`)
+  if (sessionId) return sessionToken(secret, sessionId)
   const name = csrfCookieName(secure)
   let nonce = getCookie(c, name)
   if (!nonce || !/^[A-Za-z0-9_-]{22,64}$/.test(nonce)) {
