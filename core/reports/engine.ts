@@ -85,17 +85,21 @@ export interface ReportView {
   readonly charts: ReadonlyArray<readonly ChartPoint[]>
 }
 
+/** Listed organisations up to this many make a request small enough to read in one statement. */
+const FEW_ORGANISATIONS = 25
+
 /**
  * The page, the totals and the points of the request's charts ({@link chartsFor}). A request for
- * listed organisations (`orgIds` is a list) reads little, so its charts ride on the page statement
- * as JSON columns: one statement, one round trip. A wider one runs each chart as a statement of
- * its own beside the page, on its own connection, so a heavy all-organisation view uses both
- * the page's and the charts' backends at once.
+ * a few listed organisations (`orgIds` is a short list) reads little, so its charts ride on the
+ * page statement as JSON columns: one statement, one round trip. A wider one (a subtree, everyone,
+ * a long list from the organisation list) runs each chart as a statement of its own beside the
+ * page, on its own connection, so a heavy view uses both the page's and the charts' backends at once.
  */
 export async function runReportWithCharts(request: ReportRequest): Promise<ReportView> {
   const charts = chartsFor(request)
   if (!charts.length) return { result: await runReport(request), charts: [] }
-  if (!Array.isArray(request.context.orgIds)) {
+  const { orgIds } = request.context
+  if (!Array.isArray(orgIds) || orgIds.length > FEW_ORGANISATIONS) {
     const [result, points] = await Promise.all([runReport(request), Promise.all(charts.map((chart) => chartData(request, chart)))])
     return { result, charts: points }
   }
