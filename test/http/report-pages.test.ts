@@ -234,6 +234,13 @@ test('a reseller sees only its subtree on the page, in the chart, the look-up an
   const probeHtml = await probe.text()
   assert.not.match(probeHtml, tree.betaCustomer.name)
   assert.match(probeHtml, 'does not exist, or you cannot see it')
+  // Listed beside one of its own, the foreign id still fails the whole request: its own row is not shown either.
+  const mixed = await alpha.get(`/reports/organisations.accounts?org=${tree.alphaCustomer.id}&org=${tree.betaCustomer.id}`, { 'hx-request': 'true', 'hx-request-type': 'full', 'hx-target': 'div#report-results' })
+  assert.is(mixed.status, 400)
+  const mixedHtml = await mixed.text()
+  assert.match(mixedHtml, `organisation ${tree.betaCustomer.id} does not exist, or you cannot see it`)
+  assert.not.match(mixedHtml, tree.betaCustomer.name)
+  assert.equal(tableNames(mixedHtml), [])
   const lookup = await (await alpha.get('/reports/organisations?org=Reseller')).text()
   assert.match(lookup, tree.alpha.name)
   assert.not.match(lookup, 'Beta')
