@@ -149,7 +149,8 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
       }
     } else {
       const token = getCookie(c, sessionCookieName(secureCookies))
-      const session = token ? await findSession(db, token) : undefined
+      // A background poll (the report-ready notice) is not the reader's activity: it does not keep the session alive.
+      const session = token ? await findSession(db, token, { touch: c.req.path !== RUN_NOTICE_PATH }) : undefined
       if (session) identity = { ...session, tokenId: 0 }
     }
     if (identity) {

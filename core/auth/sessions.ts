@@ -46,12 +46,6 @@ export async function createSession(db: Kysely<Database>, userId: number, meta: 
   return token
 }
 
-/**
- * The session's user, or undefined when the token is unknown, expired, or the user is disabled.
- * One statement reads the session, its user, the user's organisation and the user's grants, so a
- * signed-in request costs one round trip before the handler runs (plus, at most once a minute, the
- * `last_seen_at` update).
- */
 const sessionById = compiledLookup((db, id) => db.selectFrom('sessions as s')
   .innerJoin('users as u', 'u.id', 's.user_id')
   .innerJoin('organisations as o', 'o.id', 'u.org_id')
@@ -61,7 +55,13 @@ const sessionById = compiledLookup((db, id) => db.selectFrom('sessions as s')
   .select(grantColumns(sql.ref('u.id'), sql.ref('o.path')))
   .where('s.id', '=', id))
 
-export async function findSession(db: Kysely<Database>, token: string): Promise<SessionUser | undefined> {
+/**
+ * The session's user, or undefined when the token is unknown, expired, or the user is disabled.
+ * One statement reads the session, its user, the user's organisation and the user's grants, so a
+ * signed-in request costs one round trip before the handler runs (plus, at most once a minute, the
+ * `last_seen_at` update that renews the idle timeout; `touch: false` leaves it, for background polls).
+ */
+export async function findSession(db: Kysely<Database>, token: string, options: { touch?: boolean } = {}): Promise<SessionUser | undefined> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined
   const id = hashToken(token)
   const row = await sessionById(db, id)
@@ -71,7 +71,7 @@ export async function findSession(db: Kysely<Database>, token: string): Promise<
     await db.deleteFrom('sessions').where('id', '=', id).execute()
     return undefined
   }
-  if (now - row.last_seen_at.getTime() > TOUCH_EVERY_MS) {
+  if (options.touch !== false && now - row.last_seen_at.getTime() > TOUCH_EVERY_MS) {
     await db.updateTable('sessions').set({ last_seen_at: new Date(now), expires_at: new Date(now + SESSION_IDLE_MS) }).where('id', '=', id).execute()
   }
   const org: OrganisationRow = {

@@ -234,4 +234,19 @@ test('signed out (the session ended while a tab was left open): the poll stops q
   assert.is(res.headers.get('hx-redirect'), null)
 })
 
+test('the poll does not keep an idle session alive; a page the reader opens does', async () => {
+  const agent = await signedIn(rt.app, ADMIN.alpha)
+  const session = await db.selectFrom('sessions').select(['id']).where('user_id', '=', alphaId).orderBy('created_at', 'desc').executeTakeFirstOrThrow()
+  const idleSince = new Date(Date.now() - 10 * 60 * 1000)
+  const expires = new Date(idleSince.getTime() + 12 * 60 * 60 * 1000)
+  await db.updateTable('sessions').set({ last_seen_at: idleSince, expires_at: expires }).where('id', '=', session.id).execute()
+  const seen = async () => (await db.selectFrom('sessions').select(['last_seen_at', 'expires_at']).where('id', '=', session.id).executeTakeFirstOrThrow())
+  assert.ok((await poll(agent)).status < 400)
+  assert.is((await seen()).last_seen_at.getTime(), idleSince.getTime(), 'a poll is not activity')
+  assert.is((await seen()).expires_at.getTime(), expires.getTime())
+  assert.is((await agent.get('/reports')).status, 200)
+  assert.ok((await seen()).last_seen_at.getTime() > idleSince.getTime(), 'opening a page is')
+  assert.ok((await seen()).expires_at.getTime() > expires.getTime())
+})
+
 test.run()
