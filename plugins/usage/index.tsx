@@ -8,7 +8,7 @@ import { usageSummaryReport } from './summary-report.ts'
 export { usageSummaryReport, weekdayCounts } from './summary-report.ts'
 export {
   aggregated, bucketTotals, GRANULARITIES, monthEndSql, monthPieces, monthsTable, orgFilter, periodQuantities, splitRange,
-  type BucketRow, type DayRange, type Granularity, type OrgFilter, type PieceRow, type QuantityRow,
+  type BucketRow, type DayRange, type Granularity, type OrgFilter, type OrgIds, type PieceRow, type QuantityRow,
 } from './quantities.ts'
 export { categoryParam, CATEGORY_LABELS, changePercentSql, changeSql, idParam, serviceParam, sharePercentSql } from './params.ts'
 

@@ -27,6 +27,9 @@ export interface DayRange {
   readonly to: string
 }
 
+// The engine's own type, re-exported for plugins that imported it from here.
+export type { OrgIds }
+
 /**
  * The organisations a builder covers: a report's `orgIds`, or undefined for the handle's whole
  * scope. Every table read here is a scoped one, already limited to the scope, so repeating the
