@@ -122,11 +122,13 @@ function chartColumn(request: ReportRequest, chart: ChartDefinition<any>, alias:
     from ${points} as c) as p)`.as(alias)
 }
 
+/** A JSON column's value: parsed by the driver, or text to parse. */
+function jsonColumn<T>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T
+}
+
 function chartPointsOf(row: ReportRow, count: number): ChartPoint[][] {
-  return Array.from({ length: count }, (_, i) => {
-    const value = row[`${CHART_PREFIX}${i}`]
-    return (typeof value === 'string' ? JSON.parse(value) : value) as ChartPoint[]
-  })
+  return Array.from({ length: count }, (_, i) => jsonColumn<ChartPoint[]>(row[`${CHART_PREFIX}${i}`]))
 }
 
 async function pageAndCharts(request: ReportRequest, charts: readonly ChartDefinition<any>[]): Promise<{ result: ReportResult; charts: ChartPoint[][] }> {
@@ -173,8 +175,7 @@ async function pageWithGroupTotals(request: ReportRequest, charts: readonly Char
     const summary = page > 1 ? await summarise(request) : { total: 0, totals: [] }
     return { result: { rows: [], total: summary.total, totals: summary.totals, page, pageSize }, charts: [] }
   }
-  const json = first[SUMMARY]
-  const parsed = (typeof json === 'string' ? JSON.parse(json) : json) as Array<Record<string, unknown>>
+  const parsed = jsonColumn<Array<Record<string, unknown>>>(first[SUMMARY])
   const extra = new Set([SUMMARY, ...charts.map((_, i) => `${CHART_PREFIX}${i}`)])
   const rows = raw.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !extra.has(key))))
   const total = parsed.reduce((n, g) => n + Number(g[COUNT]), 0)
